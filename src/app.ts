@@ -1,0 +1,113 @@
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import type { FuxiConfig } from './config/schema.ts'
+import { createDockerEngine, type DockerEngine } from './docker/engine.ts'
+import { createExec, type Exec } from './host/exec.ts'
+import type { Host } from './host/host.ts'
+import { createLinuxHost } from './host/linux-host.ts'
+import { createLocks } from './host/locks.ts'
+import { acquirePidFile } from './host/pidfile.ts'
+import type { Logger } from './log.ts'
+import { createServer } from './protocol/server.ts'
+import { prepareSocketPath, restrictSocket } from './protocol/socket.ts'
+import { createLocalProvider } from './providers/local/local-provider.ts'
+import { createJournal } from './volumes/journal.ts'
+import type { VolumeProvider } from './volumes/provider.ts'
+import { type ReconcileAction, reconcile } from './volumes/reconciler.ts'
+import { type FaultHook, VolumeService } from './volumes/volume-service.ts'
+
+export interface AppOverrides {
+  exec?: Exec
+  host?: Host
+  docker?: DockerEngine
+  fault?: FaultHook
+}
+
+export interface App {
+  readonly server: FastifyInstance
+  readonly volumes: VolumeService
+  reconcile(): Promise<ReconcileAction[]>
+  /** Listen on the configured socket (and TCP when enabled). */
+  listen(): Promise<void>
+  /** Stop accepting, finish in-flight requests; mounts stay (containers keep running). */
+  close(): Promise<void>
+}
+
+/** Composition root: builds everything from the validated config. */
+export async function createApp(
+  config: FuxiConfig,
+  log: Logger,
+  o: AppOverrides = {},
+): Promise<App> {
+  const d = config.DEFAULT
+  await mkdir(d.state_dir, { recursive: true, mode: 0o700 })
+  const releasePid = await acquirePidFile(join(d.state_dir, 'fuxi.pid'))
+  const locks = createLocks(join(d.state_dir, 'locks'), log)
+  const stale = await locks.clearStale()
+  if (stale) log.info({ stale }, 'removed volume locks left by a previous daemon')
+  const host = o.host ?? createLinuxHost(o.exec ?? createExec())
+  const docker = o.docker ?? createDockerEngine(d.docker_socket)
+
+  const providers: VolumeProvider[] = d.volume_providers.map((name) => {
+    switch (name) {
+      case 'local':
+        return createLocalProvider(
+          {
+            dir: join(d.state_dir, 'local'),
+            defaults: {
+              size: d.default_volume_size,
+              maxSize: config.local.max_volume_size,
+              fstype: config.local.fstype,
+            },
+          },
+          { host, log: log.child({ provider: 'local' }) },
+        )
+      default:
+        throw new Error(`provider ${name} is not available in this build`)
+    }
+  })
+
+  const volumes = new VolumeService({
+    providers,
+    journal: createJournal(join(d.state_dir, 'volumes'), log),
+    locks,
+    bootId: await host.bootId(),
+    volumeDir: d.volume_dir,
+    log,
+    fault: o.fault,
+  })
+  await volumes.load()
+  const runReconcile = async () => {
+    const inUse = await docker.volumesInUse()
+    log.info({ op: 'reconcile', dockerApi: inUse ? 'reachable' : 'unreachable' }, 'reconciling')
+    return reconcile(volumes, log, { inUse })
+  }
+  const server = createServer({ volumes, reconcile: runReconcile }, log)
+
+  return {
+    server,
+    volumes,
+    reconcile: runReconcile,
+    async listen() {
+      await prepareSocketPath(d.socket_path)
+      await server.listen({ path: d.socket_path })
+      await restrictSocket(d.socket_path)
+      if (d.tcp_listen) {
+        if (!['127.0.0.1', '::1', 'localhost'].includes(d.tcp_host))
+          log.warn(
+            { host: d.tcp_host },
+            'TCP listener is not on loopback: anyone who reaches it can delete volumes',
+          )
+        // A second listener on the same routes (Fastify serves one server; this one is separate).
+        const tcp = createServer({ volumes, reconcile: runReconcile }, log)
+        await tcp.listen({ host: d.tcp_host, port: d.fuxi_port })
+        server.addHook('onClose', async () => tcp.close())
+      }
+    },
+    async close() {
+      await server.close()
+      await releasePid()
+    },
+  }
+}

@@ -1,0 +1,156 @@
+import { readFile } from 'node:fs/promises'
+import convict from 'convict'
+import { ConfigError } from '../errors.ts'
+import { coerce } from './coerce.ts'
+import { parseIni } from './ini.ts'
+import { type FuxiConfig, type OptionSpec, type OptionValue, SCHEMA } from './schema.ts'
+
+/** Providers this build of fuxi can serve; the others are accepted in the file but refused here. */
+export const IMPLEMENTED_PROVIDERS = ['local'] as const
+
+const specs = SCHEMA as unknown as Record<string, Record<string, OptionSpec>>
+
+/** Reads and validates a fuxi.conf; every problem is reported at once, with file and line. */
+export async function loadConfigFile(file: string): Promise<FuxiConfig> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (e) {
+    throw new ConfigError(file, [`cannot read the file: ${(e as Error).message}`])
+  }
+  return parseConfig(text, file)
+}
+
+/** The embedded default: no file, provider `local` only. */
+export function defaultConfig(): FuxiConfig {
+  return parseConfig('', '(built-in defaults)')
+}
+
+export function parseConfig(text: string, file: string): FuxiConfig {
+  const ini = parseIni(text, file)
+  const problems = [...ini.problems]
+  const values: Record<string, Record<string, OptionValue>> = {}
+  for (const s of ini.sections) {
+    if (!specs[s.name])
+      problems.push(
+        `${file}:${s.line}: unknown section [${s.name}]${suggest(s.name, Object.keys(specs))}; valid: ${Object.keys(specs).join(', ')}`,
+      )
+  }
+  for (const e of ini.entries) {
+    const section = specs[e.section]
+    if (!section) continue
+    const spec = section[e.key]
+    if (!spec) {
+      problems.push(
+        `${file}:${e.line}: unknown key "${e.key}" in [${e.section}]${suggest(e.key, Object.keys(section))}`,
+      )
+      continue
+    }
+    const c = coerce(spec.kind, e.value)
+    if (!c.ok) problems.push(`${file}:${e.line}: [${e.section}] ${e.key}: ${c.problem}`)
+    else values[e.section] = { ...values[e.section], [e.key]: c.value }
+  }
+  if (!problems.length) problems.push(...validateWithConvict(values), ...crossChecks(values))
+  if (problems.length) throw new ConfigError(file, problems)
+  return deepFreeze(withDefaults(values)) as FuxiConfig
+}
+
+/** convict re-checks the coerced values against the schema (types, ranges, no extra keys). */
+function validateWithConvict(values: Record<string, Record<string, OptionValue>>): string[] {
+  const schema: Record<string, Record<string, convict.SchemaObj>> = {}
+  for (const [section, opts] of Object.entries(specs)) {
+    schema[section] = {}
+    for (const [key, spec] of Object.entries(opts)) {
+      schema[section][key] = {
+        doc: spec.doc,
+        default: spec.default as never,
+        format: formatFor(spec),
+      }
+    }
+  }
+  try {
+    const c = convict(schema as convict.Schema<unknown>)
+    c.load(values)
+    c.validate({ allowed: 'strict' })
+    return []
+  } catch (e) {
+    return (e as Error).message.split('\n').filter(Boolean)
+  }
+}
+
+function formatFor(spec: OptionSpec): convict.SchemaObj['format'] {
+  const k = spec.kind
+  switch (k.type) {
+    case 'string':
+    case 'path':
+      return String
+    case 'bool':
+      return Boolean
+    case 'int':
+    case 'port':
+      return (v: unknown) => {
+        if (!Number.isInteger(v)) throw new Error('must be an integer')
+      }
+    case 'enum':
+      return [...k.values]
+    case 'list':
+      return Array
+    case 'dict':
+      return Object
+  }
+}
+
+function crossChecks(values: Record<string, Record<string, OptionValue>>): string[] {
+  const problems: string[] = []
+  const providers = (values.DEFAULT?.volume_providers ??
+    SCHEMA.DEFAULT.volume_providers.default) as readonly string[]
+  if (!providers.length)
+    problems.push('[DEFAULT] volume_providers is empty: name at least one of local, cinder, manila')
+  const missing = providers.filter((p) => !(IMPLEMENTED_PROVIDERS as readonly string[]).includes(p))
+  if (missing.length)
+    problems.push(
+      `[DEFAULT] volume_providers: ${missing.join(', ')} not available in this fuxi version yet; use: ${IMPLEMENTED_PROVIDERS.join(', ')}`,
+    )
+  return problems
+}
+
+function withDefaults(
+  values: Record<string, Record<string, OptionValue>>,
+): Record<string, Record<string, OptionValue>> {
+  const out: Record<string, Record<string, OptionValue>> = {}
+  for (const [section, opts] of Object.entries(specs)) {
+    out[section] = {}
+    for (const [key, spec] of Object.entries(opts))
+      out[section][key] = values[section]?.[key] ?? spec.default
+  }
+  return out
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v)
+    Object.freeze(o)
+  }
+  return o
+}
+
+function suggest(word: string, candidates: string[]): string {
+  const best = candidates
+    .map((c) => ({ c, d: distance(word.toLowerCase(), c.toLowerCase()) }))
+    .sort((a, b) => a.d - b.d)[0]
+  return best && best.d <= 2 ? ` (did you mean "${best.c}"?)` : ''
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0] ?? 0
+    row[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j] ?? 0
+      row[j] = Math.min(cur + 1, (row[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
+      prev = cur
+    }
+  }
+  return row[b.length] ?? 0
+}

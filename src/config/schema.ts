@@ -1,0 +1,257 @@
+/**
+ * Every key fuxi.conf accepts, by section: all keys of the original fuxi (oslo.config,
+ * keystoneauth1 and oslo.log options included, so an old file loads unchanged) plus fuxi's own.
+ * This table drives parsing, validation (through convict), and `etc/fuxi.conf.sample`.
+ */
+export type OptionKind =
+  | { type: 'string'; secret?: boolean }
+  | { type: 'path' }
+  | { type: 'bool' }
+  | { type: 'int'; min: number; max: number }
+  | { type: 'port' }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'list'; values?: readonly string[] }
+  | { type: 'dict' }
+
+export type OptionValue =
+  | string
+  | number
+  | boolean
+  | readonly string[]
+  | Readonly<Record<string, string>>
+
+export interface OptionSpec {
+  kind: OptionKind
+  default: OptionValue
+  doc: string
+  /** Accepted for compatibility with the original fuxi; fuxi itself does not act on it. */
+  ignored?: boolean
+}
+
+const str = (doc: string, def = '', ignored = false) => ({
+  kind: { type: 'string' as const },
+  default: def,
+  doc,
+  ignored,
+})
+const secret = (doc: string) => ({
+  kind: { type: 'string' as const, secret: true },
+  default: '',
+  doc,
+})
+const bool = (doc: string, def: boolean, ignored = false) => ({
+  kind: { type: 'bool' as const },
+  default: def,
+  doc,
+  ignored,
+})
+const path = (doc: string, def: string) => ({ kind: { type: 'path' as const }, default: def, doc })
+const int = (doc: string, def: number, min: number, max: number) => ({
+  kind: { type: 'int' as const, min, max },
+  default: def,
+  doc,
+})
+const oneOf = (doc: string, values: readonly string[], def: string) => ({
+  kind: { type: 'enum' as const, values },
+  default: def,
+  doc,
+})
+const compat = (doc: string) =>
+  str(`${doc} (accepted for compatibility; not used by fuxi)`, '', true)
+
+export const PROVIDER_NAMES = ['local', 'cinder', 'manila'] as const
+export type ProviderName = (typeof PROVIDER_NAMES)[number]
+export const FSTYPES = ['ext4', 'xfs'] as const
+
+/** keystoneauth1 auth + session options, accepted in [cinder], [nova] and [manila]. */
+const keystoneAuthOptions = (service: string) => ({
+  region_name: str(`Region of the ${service} endpoint in the service catalog.`),
+  auth_type: str(
+    'Keystone auth plugin: password, v3password, v3applicationcredential, token, v3token.',
+    service === 'cinder' ? 'password' : '',
+  ),
+  auth_section: str('Take the auth options from this section instead.'),
+  auth_url: str('Keystone URL, e.g. https://keystone.example.com:5000/v3.'),
+  username: str('User name (password auth).'),
+  user_id: str('User id (password auth).'),
+  password: secret('Password (password auth).'),
+  user_domain_name: str('Domain name of the user.'),
+  user_domain_id: str('Domain id of the user.'),
+  project_name: str('Project to scope the token to.'),
+  project_id: str('Project id to scope the token to.'),
+  project_domain_name: str('Domain name of the project.'),
+  project_domain_id: str('Domain id of the project.'),
+  domain_name: str('Domain to scope the token to (domain-scoped token).'),
+  domain_id: str('Domain id to scope the token to.'),
+  default_domain_id: str('Domain id used when user/project domain is not given.'),
+  default_domain_name: str('Domain name used when user/project domain is not given.'),
+  trust_id: str('Trust to use as trustee.'),
+  tenant_name: str('Keystone v2 project name (legacy alias of project_name).'),
+  tenant_id: str('Keystone v2 project id (legacy alias of project_id).'),
+  token: secret('Existing token (token auth).'),
+  system_scope: str('System scope, e.g. all.'),
+  application_credential_id: str('Application credential id.'),
+  application_credential_name: str('Application credential name (needs username or user_id).'),
+  application_credential_secret: secret('Application credential secret.'),
+  endpoint_override: str(`Use this ${service} URL instead of the catalog's.`),
+  interface: oneOf('Catalog endpoint interface.', ['public', 'internal', 'admin'], 'public'),
+  cafile: str('CA bundle to verify TLS certificates.'),
+  certfile: str('Client certificate (PEM).'),
+  keyfile: str('Client certificate key (PEM).'),
+  insecure: bool('Skip TLS certificate verification (never do this in production).', false),
+  timeout: int('HTTP timeout in seconds for each request.', 30, 1, 600),
+  collect_timing: bool('keystoneauth timing collection.', false, true),
+  split_loggers: bool('keystoneauth split loggers.', false, true),
+})
+
+/** oslo.log options the original accepted in [DEFAULT]; fuxi logs JSON and maps only debug/log_file. */
+const osloLogOptions = {
+  debug: bool('Log at debug level (same as log_level = debug).', false),
+  verbose: bool('Deprecated oslo.log switch.', false, true),
+  log_file: str('Append logs to this file instead of standard output.'),
+  log_dir: str('Directory for log_file when it is relative.'),
+  use_syslog: bool('oslo.log syslog switch.', false, true),
+  syslog_log_facility: compat('oslo.log syslog facility'),
+  use_stderr: bool('oslo.log stderr switch.', false, true),
+  use_journal: bool('oslo.log journal switch.', false, true),
+  use_json: bool('oslo.log JSON switch (fuxi always logs JSON).', false, true),
+  log_config_append: compat('oslo.log logging config file'),
+  log_date_format: compat('oslo.log date format'),
+  default_log_levels: {
+    kind: { type: 'list' as const },
+    default: [] as readonly string[],
+    doc: 'oslo.log per-library levels (accepted for compatibility; not used by fuxi)',
+    ignored: true,
+  },
+  logging_context_format_string: compat('oslo.log format'),
+  logging_default_format_string: compat('oslo.log format'),
+  logging_debug_format_suffix: compat('oslo.log format'),
+  logging_exception_prefix: compat('oslo.log format'),
+  instance_format: compat('oslo.log format'),
+  instance_uuid_format: compat('oslo.log format'),
+  publish_errors: bool('oslo.log switch.', false, true),
+  fatal_deprecations: bool('oslo.log switch.', false, true),
+  watch_log_file: bool('oslo.log switch.', false, true),
+} satisfies Record<string, OptionSpec>
+
+export const SCHEMA = {
+  DEFAULT: {
+    my_ip: str(
+      "This host's IP address: the initiator address for Cinder and the client address for Manila access rules.",
+    ),
+    volume_providers: {
+      kind: { type: 'list', values: PROVIDER_NAMES },
+      default: ['local'],
+      doc: 'Enabled providers, in order; the first is the default for `docker volume create` without `-o volume_provider=`.',
+    },
+    volume_dir: path('Mountpoints live under <volume_dir>/<provider>/<name>.', '/fuxi/data'),
+    volume_from: str(
+      'Metadata value `volume_from=` that marks Cinder volumes and Manila shares as fuxi volumes.',
+      'fuxi',
+    ),
+    default_volume_size: int('Size in GiB when `-o size` is not given.', 1, 1, 65536),
+    fuxi_port: {
+      kind: { type: 'port' },
+      default: 7879,
+      doc: 'TCP port, used only when tcp_listen = true.',
+    },
+    threaded: bool(
+      'Original Flask threading switch; fuxi always serves requests concurrently.',
+      true,
+      true,
+    ),
+    rootwrap_config: str(
+      'Original rootwrap config; fuxi runs as root and needs none.',
+      '/etc/fuxi/rootwrap.conf',
+      true,
+    ),
+    state_dir: path('Journal, locks and local images live here.', '/var/lib/fuxi'),
+    socket_path: path(
+      'Unix socket dockerd finds the plugin on (root only).',
+      '/run/docker/plugins/fuxi.sock',
+    ),
+    tcp_listen: bool(
+      'Also listen on TCP (plain HTTP, no authentication). Off unless you need it.',
+      false,
+    ),
+    tcp_host: str(
+      'Address for TCP; anything but loopback exposes volume deletion to the network.',
+      '127.0.0.1',
+    ),
+    log_level: oneOf('Log level.', ['trace', 'debug', 'info', 'warn', 'error', 'fatal'], 'info'),
+    docker_socket: path(
+      'Docker Engine API socket, read at start to release mount references of containers that are gone.',
+      '/var/run/docker.sock',
+    ),
+    ...osloLogOptions,
+  },
+  keystone: {
+    region: str('Legacy fallback region.'),
+    auth_url: str(
+      'Legacy fallback Keystone URL (used when a service section has no auth options).',
+    ),
+    admin_user: str('Legacy fallback user name.'),
+    admin_tenant_name: str('Legacy fallback project name.'),
+    admin_password: secret('Legacy fallback password.'),
+    admin_token: secret('Legacy fallback token.'),
+    auth_ca_cert: str('Legacy fallback CA bundle.'),
+    auth_insecure: bool(
+      'Legacy fallback: skip TLS verification. The original defaulted to true; fuxi defaults to false.',
+      false,
+    ),
+  },
+  cinder: {
+    volume_connector: oneOf(
+      'How volumes reach this host: osbrick (host attach through the attachments API) or openstack (Nova attach; inside an instance).',
+      ['osbrick', 'openstack'],
+      'osbrick',
+    ),
+    availability_zone: str('Default availability zone for new volumes.'),
+    volume_type: str('Default volume type for new volumes.'),
+    fstype: oneOf('Filesystem for new volumes.', FSTYPES, 'ext4'),
+    multiattach: bool('Default for `-o multiattach`.', false),
+    all_tenants: bool(
+      'List and look up volumes in every project (needs admin). The original defaulted to true.',
+      false,
+    ),
+    ...keystoneAuthOptions('cinder'),
+  },
+  nova: {
+    ...keystoneAuthOptions('nova'),
+  },
+  manila: {
+    volume_connector: oneOf('How shares reach this host (only osbrick).', ['osbrick'], 'osbrick'),
+    share_proto: oneOf('Default share protocol.', ['NFS', 'CEPHFS', 'GLUSTERFS'], 'NFS'),
+    proto_access_type_map: {
+      kind: { type: 'dict' },
+      default: {},
+      doc: 'Access type per protocol, e.g. NFS:ip,CEPHFS:cephx.',
+    },
+    availability_zone: str('Default availability zone for new shares.'),
+    access_to_for_cert: str('access_to for cert access (GlusterFS).'),
+    ...keystoneAuthOptions('manila'),
+  },
+  local: {
+    fstype: oneOf('Filesystem for new local volumes.', FSTYPES, 'ext4'),
+    max_volume_size: int('Largest `-o size` (GiB) accepted for a local volume.', 1024, 1, 65536),
+  },
+} as const satisfies Record<string, Record<string, OptionSpec>>
+
+export type SectionName = keyof typeof SCHEMA
+
+type ValueOf<S> = S extends { kind: { type: 'bool' } }
+  ? boolean
+  : S extends { kind: { type: 'int' } } | { kind: { type: 'port' } }
+    ? number
+    : S extends { kind: { type: 'list' } }
+      ? readonly string[]
+      : S extends { kind: { type: 'dict' } }
+        ? Readonly<Record<string, string>>
+        : string
+
+/** The validated, frozen configuration: one typed object per section. */
+export type FuxiConfig = {
+  readonly [S in SectionName]: {
+    readonly [K in keyof (typeof SCHEMA)[S]]: ValueOf<(typeof SCHEMA)[S][K]>
+  }
+}

@@ -1,0 +1,51 @@
+import { request } from 'node:http'
+
+/** States in which a container holds its volume mounts. */
+const HOLDING_STATES = new Set(['running', 'paused', 'restarting'])
+const ENGINE_TIMEOUT_MS = 3_000
+
+/** The slice of the Docker Engine API the reconciler uses. */
+export interface DockerEngine {
+  /** Names of volumes mounted by containers that hold mounts now; undefined if the API is unreachable. */
+  volumesInUse(): Promise<Set<string> | undefined>
+}
+
+interface ContainerSummary {
+  State?: string
+  Mounts?: { Type?: string; Name?: string; Driver?: string }[]
+}
+
+export function createDockerEngine(socketPath: string): DockerEngine {
+  return {
+    async volumesInUse() {
+      const body = await get(socketPath, '/containers/json?all=1').catch(() => undefined)
+      if (body === undefined) return undefined
+      const list = JSON.parse(body) as ContainerSummary[]
+      const names = new Set<string>()
+      for (const c of list) {
+        if (!HOLDING_STATES.has(c.State ?? '')) continue
+        for (const m of c.Mounts ?? [])
+          if (m.Type === 'volume' && m.Name && m.Driver !== 'local') names.add(m.Name)
+      }
+      return names
+    },
+  }
+}
+
+function get(socketPath: string, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method: 'GET', timeout: ENGINE_TIMEOUT_MS }, (res) => {
+      let data = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => {
+        data += c
+      })
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve(data) : reject(new Error(`HTTP ${res.statusCode}`)),
+      )
+    })
+    req.on('timeout', () => req.destroy(new Error('docker API timed out')))
+    req.on('error', reject)
+    req.end()
+  })
+}

@@ -1,0 +1,102 @@
+/**
+ * fuxi's errors: a few classes, each with a stable `code`, a message that says what failed and
+ * what to do, and an optional `cause`. Only `protocol/` turns them into Docker's `{"Err": ...}`.
+ */
+export const ERROR_CODES = [
+  'INVALID_REQUEST',
+  'INVALID_NAME',
+  'INVALID_OPTION',
+  'VOLUME_NOT_FOUND',
+  'VOLUME_EXISTS',
+  'VOLUME_IN_USE',
+  'VOLUME_STATE',
+  'COMMAND_FAILED',
+  'TIMEOUT',
+  'CONFIG',
+  'INTERNAL',
+] as const
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+export class FuxiError extends Error {
+  readonly code: ErrorCode
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = 'FuxiError'
+  }
+}
+
+/** A request or option the caller must fix; nothing was changed. */
+export class InvalidRequestError extends FuxiError {
+  constructor(
+    message: string,
+    code: 'INVALID_REQUEST' | 'INVALID_NAME' | 'INVALID_OPTION' = 'INVALID_REQUEST',
+  ) {
+    super(code, message)
+  }
+}
+
+export class VolumeNotFoundError extends FuxiError {
+  constructor(name: string) {
+    super('VOLUME_NOT_FOUND', `volume "${name}" not found`)
+  }
+}
+
+export class VolumeExistsError extends FuxiError {
+  constructor(message: string) {
+    super('VOLUME_EXISTS', message)
+  }
+}
+
+export class VolumeInUseError extends FuxiError {
+  constructor(message: string) {
+    super('VOLUME_IN_USE', message)
+  }
+}
+
+/** The volume or the host is not in a state that allows the operation. */
+export class VolumeStateError extends FuxiError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('VOLUME_STATE', message, options)
+  }
+}
+
+/** A host command exited non-zero or could not be started. */
+export class CommandFailedError extends FuxiError {
+  readonly command: readonly string[]
+  readonly exitCode: number | undefined
+  readonly stderr: string
+  constructor(
+    command: readonly string[],
+    exitCode: number | undefined,
+    stderr: string,
+    cause?: unknown,
+  ) {
+    const tail = stderr.trim().split('\n').slice(-3).join(' | ')
+    super(
+      'COMMAND_FAILED',
+      `${command.join(' ')} failed${exitCode === undefined ? '' : ` (exit ${exitCode})`}${tail ? `: ${tail}` : ''}`,
+      { cause },
+    )
+    this.command = command
+    this.exitCode = exitCode
+    this.stderr = stderr
+  }
+}
+
+export class ConfigError extends FuxiError {
+  readonly problems: readonly string[]
+  constructor(file: string, problems: readonly string[]) {
+    super('CONFIG', `invalid configuration in ${file}:\n  - ${problems.join('\n  - ')}`)
+    this.problems = problems
+  }
+}
+
+export function isFuxiError(e: unknown): e is FuxiError {
+  return e instanceof FuxiError
+}
+
+/** The message of any thrown value, for logs and `{Err}` replies. */
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e)
+}

@@ -1,0 +1,29 @@
+import type { MountEntry } from './mountinfo.ts'
+
+/**
+ * The slice of the Linux host the volume layer needs. The real one is `createLinuxHost`; tests
+ * hand in fakes. Every method is idempotent where its name says "ensure".
+ */
+export interface Host {
+  /** Current mount table (fresh read every call). */
+  mounts(): Promise<MountEntry[]>
+  /** The entry mounted exactly at `path`, if any (topmost when stacked). */
+  mountAt(path: string): Promise<MountEntry | undefined>
+  mount(source: string, target: string, fsType: string, options?: readonly string[]): Promise<void>
+  unmount(target: string): Promise<void>
+  /** Filesystem signature on a device: its type, 'none' when blkid finds nothing. */
+  probeFilesystem(device: string): Promise<string>
+  /** mkfs; `force` only for a device fuxi itself was interrupted while formatting. */
+  makeFilesystem(
+    device: string,
+    fsType: string,
+    opts: { force: boolean; label?: string },
+  ): Promise<void>
+  /** Loop devices whose backing file is `file`. */
+  loopDevicesFor(file: string): Promise<string[]>
+  /** Attach `file` to a loop device, reusing one that already backs it. */
+  attachLoop(file: string): Promise<string>
+  detachLoop(device: string): Promise<void>
+  /** This boot's id (changes on every host reboot). */
+  bootId(): Promise<string>
+}

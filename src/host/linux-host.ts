@@ -1,0 +1,71 @@
+import { readdir, readFile } from 'node:fs/promises'
+import type { Exec } from './exec.ts'
+import type { Host } from './host.ts'
+import { readMountInfo } from './mountinfo.ts'
+
+/** blkid: exit 2 means "no signature found" (util-linux). */
+const BLKID_NOTHING_FOUND = 2
+const MKFS_FORCE_FLAG: Readonly<Record<string, string>> = { ext4: '-F', xfs: '-f' }
+
+/** The real host: util-linux and e2fsprogs/xfsprogs through `exec`, /proc and /sys read directly. */
+export function createLinuxHost(exec: Exec, procRoot = '/proc', sysRoot = '/sys'): Host {
+  const mounts = () => readMountInfo(`${procRoot}/self/mountinfo`)
+  return {
+    mounts,
+    async mountAt(path) {
+      const all = await mounts()
+      return all.findLast((m) => m.mountPoint === path)
+    },
+    async mount(source, target, fsType, options = []) {
+      const args = ['-t', fsType]
+      if (options.length) args.push('-o', options.join(','))
+      await exec.run('mount', [...args, source, target])
+    },
+    async unmount(target) {
+      await exec.run('umount', [target])
+    },
+    async probeFilesystem(device) {
+      const r = await exec.run('blkid', ['-p', '-o', 'export', device], {
+        okExitCodes: [BLKID_NOTHING_FOUND],
+      })
+      if (r.exitCode === BLKID_NOTHING_FOUND) return 'none'
+      const type = /^TYPE=(.*)$/m.exec(r.stdout)?.[1]
+      // A signature without TYPE (e.g. a partition table) still means "not blank".
+      return type ?? 'unknown'
+    },
+    async makeFilesystem(device, fsType, opts) {
+      const args = ['-t', fsType, '-q']
+      const force = MKFS_FORCE_FLAG[fsType]
+      if (opts.force && force) args.push(force)
+      if (opts.label) args.push('-L', opts.label)
+      await exec.run('mkfs', [...args, device], { timeoutMs: 300_000 })
+    },
+    async loopDevicesFor(file) {
+      const names = await readdir(`${sysRoot}/block`).catch(() => [] as string[])
+      const found: string[] = []
+      await Promise.all(
+        names
+          .filter((n) => n.startsWith('loop'))
+          .map(async (n) => {
+            const backing = await readFile(`${sysRoot}/block/${n}/loop/backing_file`, 'utf8').catch(
+              () => '',
+            )
+            if (backing.trim() === file) found.push(`/dev/${n}`)
+          }),
+      )
+      return found.sort()
+    },
+    async attachLoop(file) {
+      const r = await exec.run('losetup', ['--find', '--show', '--nooverlap', file])
+      const dev = r.stdout.trim()
+      if (!dev.startsWith('/dev/')) throw new Error(`losetup printed no device for ${file}`)
+      return dev
+    },
+    async detachLoop(device) {
+      await exec.run('losetup', ['--detach', device])
+    },
+    async bootId() {
+      return (await readFile(`${procRoot}/sys/kernel/random/boot_id`, 'utf8')).trim()
+    },
+  }
+}

@@ -1,0 +1,29 @@
+import { readFile, unlink, writeFile } from 'node:fs/promises'
+import { VolumeStateError } from '../errors.ts'
+
+/**
+ * One daemon per state directory: `<state_dir>/fuxi.pid`. A pid file whose process is gone (a
+ * crash, kill -9) is taken over; a live one is refused.
+ */
+export async function acquirePidFile(path: string): Promise<() => Promise<void>> {
+  const old = await readFile(path, 'utf8').catch(() => '')
+  const pid = Number.parseInt(old, 10)
+  if (pid > 0 && pid !== process.pid && isAlive(pid))
+    throw new VolumeStateError(
+      `another fuxi daemon (pid ${pid}) uses this state directory (${path}); stop it first`,
+    )
+  await writeFile(path, `${process.pid}\n`, { mode: 0o644 })
+  return async () => {
+    const now = await readFile(path, 'utf8').catch(() => '')
+    if (Number.parseInt(now, 10) === process.pid) await unlink(path).catch(() => undefined)
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}

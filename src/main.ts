@@ -1,0 +1,105 @@
+import { existsSync } from 'node:fs'
+import { createApp } from './app.ts'
+import { defaultConfig, loadConfigFile } from './config/load.ts'
+import type { FuxiConfig } from './config/schema.ts'
+import { isFuxiError, messageOf } from './errors.ts'
+import { createLogger } from './log.ts'
+
+const DEFAULT_CONFIG_FILE = '/etc/fuxi/fuxi.conf'
+const USAGE = `usage: fuxi-server [--config-file PATH] [--check-config]
+
+Serves Docker's volume plugin protocol on /run/docker/plugins/fuxi.sock.
+  --config-file PATH  fuxi.conf to read (default ${DEFAULT_CONFIG_FILE} if it exists,
+                      else the embedded default: provider "local" only)
+  --check-config      validate the configuration and exit
+`
+
+/** Process entry: argv, config, logger, app, signals. The only place that exits the process. */
+async function main(argv: string[]): Promise<void> {
+  const t0 = performance.now()
+  const args = parseArgs(argv)
+  if (args.help) {
+    process.stdout.write(USAGE)
+    return
+  }
+  const file =
+    args.configFile ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined)
+  const config: FuxiConfig = file ? await loadConfigFile(file) : defaultConfig()
+  if (args.checkConfig) {
+    process.stdout.write(`${file ?? '(embedded default)'}: OK\n`)
+    return
+  }
+  const d = config.DEFAULT
+  const log = createLogger({
+    level: d.debug ? 'debug' : d.log_level,
+    file: d.log_file || undefined,
+  })
+  const crashAt = process.env.FUXI_TEST_CRASH_AT
+  const app = await createApp(config, log, {
+    fault: crashAt
+      ? (point) => {
+          if (point === crashAt) {
+            log.warn({ point }, 'FUXI_TEST_CRASH_AT: killing myself')
+            log.flush()
+            process.kill(process.pid, 'SIGKILL')
+          }
+        }
+      : undefined,
+  })
+  await app.reconcile()
+  await app.listen()
+  log.info(
+    {
+      config: file ?? '(embedded default)',
+      socket: d.socket_path,
+      providers: d.volume_providers,
+      startupMs: Math.round(performance.now() - t0),
+    },
+    'fuxi ready',
+  )
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'stopping: finishing in-flight requests; mounts stay in place')
+    app.close().then(
+      () => {
+        log.info('stopped')
+        log.flush()
+        process.exit(0)
+      },
+      (err: unknown) => {
+        log.error({ err }, 'error while stopping')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+}
+
+interface Args {
+  configFile?: string
+  checkConfig: boolean
+  help: boolean
+}
+
+function parseArgs(argv: string[]): Args {
+  const out: Args = { checkConfig: false, help: false }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string
+    if (a === '--config-file' || a === '--config_file') out.configFile = argv[++i]
+    else if (a.startsWith('--config-file=')) out.configFile = a.slice('--config-file='.length)
+    else if (a === '--check-config') out.checkConfig = true
+    else if (a === '-h' || a === '--help') out.help = true
+    else throw new Error(`unknown argument "${a}"\n${USAGE}`)
+  }
+  if ('configFile' in out && !out.configFile)
+    throw new Error(`--config-file needs a path\n${USAGE}`)
+  return out
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  process.stderr.write(`fuxi-server: ${isFuxiError(e) ? e.message : messageOf(e)}\n`)
+  process.exit(isFuxiError(e) && e.code === 'CONFIG' ? 2 : 1)
+})

@@ -1,0 +1,67 @@
+import type { FastifyInstance } from 'fastify'
+import { VolumeNotFoundError } from '../errors.ts'
+import type { ReconcileAction } from '../volumes/reconciler.ts'
+import type { VolumeService } from '../volumes/volume-service.ts'
+import { asObject, parseOpts } from './messages.ts'
+
+export interface Routes {
+  readonly volumes: VolumeService
+  /** Runs the reconciler on demand (admin endpoint `/Fuxi.Reconcile`). */
+  readonly reconcile: () => Promise<ReconcileAction[]>
+}
+
+/** Every VolumeDriver endpoint, plus fuxi's admin endpoints (never called by dockerd). */
+export function registerRoutes(app: FastifyInstance, { volumes, reconcile }: Routes): void {
+  const post = (
+    path: string,
+    handler: (body: Record<string, unknown>) => Promise<object> | object,
+  ) => app.post(path, async (req) => handler(asObject(req.body ?? {})))
+
+  post('/Plugin.Activate', () => ({ Implements: ['VolumeDriver'] }))
+
+  post('/VolumeDriver.Capabilities', () => ({ Capabilities: { Scope: volumes.scope } }))
+
+  post('/VolumeDriver.Create', async (b) => {
+    await volumes.create(b.Name, parseOpts(b.Opts))
+    return { Err: '' }
+  })
+
+  post('/VolumeDriver.Remove', async (b) => {
+    await volumes.remove(b.Name)
+    return { Err: '' }
+  })
+
+  post('/VolumeDriver.Mount', async (b) => ({
+    Mountpoint: await volumes.mount(b.Name, b.ID),
+    Err: '',
+  }))
+
+  post('/VolumeDriver.Unmount', async (b) => {
+    await volumes.unmount(b.Name, b.ID)
+    return { Err: '' }
+  })
+
+  post('/VolumeDriver.Path', (b) => {
+    const v = volumes.get(b.Name)
+    if (!v) throw new VolumeNotFoundError(String(b.Name))
+    return { Mountpoint: v.mountpoint, Err: '' }
+  })
+
+  post('/VolumeDriver.Get', (b) => {
+    const v = volumes.get(b.Name)
+    if (!v) throw new VolumeNotFoundError(String(b.Name))
+    return {
+      Volume: { Name: v.name, Mountpoint: v.mountpoint, CreatedAt: v.createdAt, Status: v.status },
+      Err: '',
+    }
+  })
+
+  post('/VolumeDriver.List', () => ({
+    Volumes: volumes
+      .list()
+      .map((v) => ({ Name: v.name, Mountpoint: v.mountpoint, CreatedAt: v.createdAt })),
+    Err: '',
+  }))
+
+  post('/Fuxi.Reconcile', async () => ({ Actions: await reconcile(), Err: '' }))
+}

@@ -1,0 +1,227 @@
+import { mkdir, open, readdir, readFile, rmdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { VolumeExistsError, VolumeNotFoundError, VolumeStateError } from '../../errors.ts'
+import { removeIfExists, writeFileAtomic } from '../../host/files.ts'
+import type { Host } from '../../host/host.ts'
+import type { Logger } from '../../log.ts'
+import type {
+  BackendVolume,
+  OpContext,
+  PhysicalState,
+  VolumeProvider,
+} from '../../volumes/provider.ts'
+import { type LocalOptionDefaults, parseLocalOptions } from './local-options.ts'
+
+export const PROVIDER_NAME = 'local'
+const GIB = 1024 ** 3
+
+export interface LocalProviderOptions {
+  /** Images and their metadata live here (`<state_dir>/local`). */
+  readonly dir: string
+  readonly defaults: LocalOptionDefaults
+}
+
+/** What the provider keeps beside each image, like Cinder's volume metadata. */
+interface LocalMeta {
+  createdAt: string
+  size: string
+  fstype: string
+  /** Set once fuxi formatted the image (or adopted a filesystem on it); never format again. */
+  formatted: boolean
+}
+
+/**
+ * The embedded default provider: a sparse image file of `size` GiB per volume, attached to a loop
+ * device on first mount, formatted once, mounted; detached on last unmount; deleted on remove.
+ */
+export function createLocalProvider(
+  opts: LocalProviderOptions,
+  deps: { host: Host; log: Logger },
+): VolumeProvider {
+  const { host } = deps
+  const image = (name: string) => join(opts.dir, `${name}.img`)
+  const metaFile = (name: string) => join(opts.dir, `${name}.json`)
+  const metas = new Map<string, LocalMeta>()
+
+  const readMeta = async (name: string): Promise<LocalMeta | undefined> => {
+    try {
+      const meta = JSON.parse(await readFile(metaFile(name), 'utf8')) as LocalMeta
+      metas.set(name, meta)
+      return meta
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        metas.delete(name)
+        return undefined
+      }
+      throw e
+    }
+  }
+  const writeMeta = async (name: string, meta: LocalMeta) => {
+    await writeFileAtomic(metaFile(name), `${JSON.stringify(meta)}\n`)
+    metas.set(name, meta)
+  }
+  const toBackend = (name: string, m: LocalMeta): BackendVolume => ({
+    name,
+    createdAt: m.createdAt,
+    options: { size: m.size, fstype: m.fstype },
+  })
+  const imageExists = (name: string) =>
+    stat(image(name)).then(
+      () => true,
+      () => false,
+    )
+
+  /** Create the sparse image exclusively: a file we did not make is never reused. */
+  const makeImage = async (name: string, sizeGib: number) => {
+    const fh = await open(image(name), 'wx', 0o600).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'EEXIST')
+        throw new VolumeExistsError(
+          `${image(name)} exists but was not created by fuxi for this volume; move it away or pick another name`,
+        )
+      throw e
+    })
+    try {
+      await fh.truncate(sizeGib * GIB)
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+  }
+
+  return {
+    name: PROVIDER_NAME,
+    scope: 'local',
+    parseOptions: (o) => parseLocalOptions(o, opts.defaults),
+
+    async create(name, options) {
+      await mkdir(opts.dir, { recursive: true, mode: 0o700 })
+      const existing = await readMeta(name)
+      if (existing) {
+        // Finish a create that died between writing the metadata and the image.
+        if (!(await imageExists(name))) await makeImage(name, Number(existing.size))
+        return toBackend(name, existing)
+      }
+      const meta: LocalMeta = {
+        createdAt: new Date().toISOString(),
+        size: options.size ?? String(opts.defaults.size),
+        fstype: options.fstype ?? opts.defaults.fstype,
+        formatted: false,
+      }
+      if (await imageExists(name))
+        throw new VolumeExistsError(
+          `${image(name)} exists but was not created by fuxi for this volume; move it away or pick another name`,
+        )
+      await writeMeta(name, meta)
+      await makeImage(name, Number(meta.size))
+      return toBackend(name, meta)
+    },
+
+    async remove(name) {
+      for (const dev of await host.loopDevicesFor(image(name))) await host.detachLoop(dev)
+      await removeIfExists(image(name))
+      await removeIfExists(metaFile(name))
+      metas.delete(name)
+    },
+
+    async get(name) {
+      const m = await readMeta(name)
+      return m && toBackend(name, m)
+    },
+
+    async list() {
+      const files = await readdir(opts.dir).catch(() => [] as string[])
+      const out: BackendVolume[] = []
+      for (const f of files.filter((x) => x.endsWith('.json'))) {
+        const name = f.slice(0, -'.json'.length)
+        const m = await readMeta(name).catch(() => undefined)
+        if (m) out.push(toBackend(name, m))
+      }
+      return out
+    },
+
+    async mount(name, mountpoint, ctx) {
+      const meta = await readMeta(name)
+      if (!meta) throw new VolumeNotFoundError(name)
+      if (!(await imageExists(name)))
+        throw new VolumeStateError(
+          `backing image ${image(name)} of volume "${name}" is missing; remove the volume`,
+        )
+      const device =
+        (await host.loopDevicesFor(image(name)))[0] ?? (await host.attachLoop(image(name)))
+      ctx.log.debug({ device }, 'image attached')
+      let fstype = meta.fstype
+      if (!meta.formatted) fstype = await ensureFilesystem(name, meta, device, ctx)
+      await ctx.step('mounting')
+      const current = await host.mountAt(mountpoint)
+      if (current && current.source !== device)
+        throw new VolumeStateError(
+          `${mountpoint} already has ${current.source} mounted; unmount it and retry`,
+        )
+      if (!current) {
+        await mkdir(mountpoint, { recursive: true, mode: 0o755 })
+        await host.mount(device, mountpoint, fstype)
+      }
+      return device
+    },
+
+    async unmount(name, mountpoint, ctx) {
+      if (await host.mountAt(mountpoint)) await host.unmount(mountpoint)
+      for (const dev of await host.loopDevicesFor(image(name))) {
+        await host.detachLoop(dev)
+        ctx.log.debug({ device: dev }, 'loop device detached')
+      }
+      await rmdir(mountpoint).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT')
+          ctx.log.warn({ err: e, mountpoint }, 'mountpoint directory not removed')
+      })
+    },
+
+    async inspect(name, mountpoint): Promise<PhysicalState> {
+      const [m, devices] = await Promise.all([
+        host.mountAt(mountpoint),
+        host.loopDevicesFor(image(name)),
+      ])
+      return { mounted: m !== undefined, devices }
+    },
+
+    describe(name) {
+      const m = metas.get(name)
+      return { image: image(name), formatted: m?.formatted ?? false }
+    },
+  }
+
+  /**
+   * Format only a device fuxi never formatted and on which blkid finds no signature — or one fuxi
+   * itself was formatting when it died. Never because a mount failed. Returns the fs to mount.
+   */
+  async function ensureFilesystem(
+    name: string,
+    meta: LocalMeta,
+    device: string,
+    ctx: OpContext,
+  ): Promise<string> {
+    const found = await host.probeFilesystem(device)
+    const resumingFormat = ctx.interruptedAt === 'formatting'
+    let fstype = meta.fstype
+    if (found === 'none' || resumingFormat) {
+      await ctx.step('formatting')
+      ctx.log.info({ device, fstype, resumingFormat }, 'formatting new volume')
+      await host.makeFilesystem(device, fstype, {
+        force: found !== 'none',
+        label: name.slice(0, 12),
+      })
+    } else if (found === 'unknown') {
+      throw new VolumeStateError(
+        `volume "${name}" has data fuxi does not recognise (a signature without a filesystem type); not formatting or mounting it`,
+      )
+    } else {
+      ctx.log.warn(
+        { device, found },
+        'existing filesystem found on a volume fuxi never formatted; using it as is',
+      )
+      fstype = found
+    }
+    await writeMeta(name, { ...meta, fstype, formatted: true })
+    return fstype
+  }
+}

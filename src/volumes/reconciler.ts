@@ -1,0 +1,127 @@
+import type { Logger } from '../log.ts'
+import { totalRefs } from './mount-refs.ts'
+import type { VolumeRecord } from './record.ts'
+import type { VolumeService } from './volume-service.ts'
+
+/** One thing the reconciler did, for logs and the admin endpoint. */
+export interface ReconcileAction {
+  readonly volume: string
+  readonly action: string
+}
+
+export interface ReconcileInput {
+  /** Names of volumes that running containers use, from the Docker Engine API; undefined = unknown. */
+  readonly inUse?: ReadonlySet<string> | undefined
+}
+
+/**
+ * Makes this host agree with the journal after a crash, a restart or a reboot:
+ * - adopts provider volumes the journal does not know;
+ * - finishes or rolls back an operation a crash interrupted (phase left behind);
+ * - voids references from an earlier boot, and of containers the Docker API says are gone;
+ * - re-mounts what has references but is not mounted; unmounts/detaches what has none.
+ * Every action is logged. Per-volume failures are logged and do not stop the rest.
+ */
+export async function reconcile(
+  svc: VolumeService,
+  log: Logger,
+  input: ReconcileInput = {},
+): Promise<ReconcileAction[]> {
+  const actions: ReconcileAction[] = []
+  const note = (volume: string, action: string, extra: Record<string, unknown> = {}) => {
+    actions.push({ volume, action })
+    log.info({ op: 'reconcile', volume, ...extra }, action)
+  }
+  for (const p of svc.providers()) {
+    for (const b of await p.list().catch((err: unknown) => {
+      log.error({ err, provider: p.name }, 'listing provider volumes failed')
+      return []
+    })) {
+      if (svc.record(b.name)) continue
+      await svc.withLock(b.name, async () => {
+        if (svc.record(b.name)) return
+        await svc.save({
+          name: b.name,
+          provider: p.name,
+          createdAt: b.createdAt,
+          options: b.options,
+          refs: {},
+          bootId: svc.bootId,
+          device: null,
+          phase: { kind: 'idle' },
+        })
+        note(b.name, 'adopted volume found in provider', { provider: p.name })
+      })
+    }
+  }
+  for (const name of svc.names()) {
+    await svc
+      .withLock(name, () => reconcileOne(svc, log, name, input, note))
+      .catch((err: unknown) =>
+        log.error({ op: 'reconcile', volume: name, err }, 'reconcile failed for volume'),
+      )
+  }
+  return actions
+}
+
+async function reconcileOne(
+  svc: VolumeService,
+  log: Logger,
+  name: string,
+  input: ReconcileInput,
+  note: (volume: string, action: string, extra?: Record<string, unknown>) => void,
+): Promise<void> {
+  const rec = svc.record(name)
+  if (!rec) return
+  const provider = svc.providerOf(rec)
+  const mp = svc.mountpointOf(rec)
+  const vlog = log.child({ op: 'reconcile', volume: name, provider: rec.provider })
+  let refs = rec.refs
+  if (totalRefs(refs) > 0 && rec.bootId !== svc.bootId) {
+    refs = {}
+    note(name, 'dropped mount references from before a host reboot', { refs: rec.refs })
+  } else if (totalRefs(refs) > 0 && input.inUse && !input.inUse.has(name)) {
+    refs = {}
+    note(name, 'dropped mount references: no running container uses the volume', { refs: rec.refs })
+  }
+  const phase = rec.phase
+  switch (phase.kind) {
+    case 'creating':
+    case 'removing':
+      // dockerd got no answer for an interrupted create; a remove was wanted: finish both as removal.
+      await provider.unmount(name, mp, svc.context(rec, vlog))
+      await provider.remove(name)
+      await svc.forget(name)
+      note(
+        name,
+        phase.kind === 'creating'
+          ? 'rolled back an interrupted create'
+          : 'finished an interrupted remove',
+      )
+      return
+    case 'mounting':
+      if (phase.step === 'formatting') {
+        // Finish a format fuxi started (nothing else can be on that device), then apply refs below.
+        await provider.mount(name, mp, svc.context(rec, vlog, 'formatting'))
+        note(name, 'finished an interrupted format')
+      }
+      break
+    case 'unmounting':
+    case 'idle':
+      break
+  }
+  const phys = await provider.inspect(name, mp)
+  let device = rec.device
+  if (totalRefs(refs) > 0) {
+    if (!phys.mounted || phase.kind === 'mounting') {
+      device = await provider.mount(name, mp, svc.context(rec, vlog))
+      note(name, 're-mounted a volume that containers still reference', { device })
+    }
+  } else if (phys.mounted || phys.devices.length > 0 || rec.device !== null) {
+    await provider.unmount(name, mp, svc.context(rec, vlog))
+    device = null
+    note(name, 'unmounted and detached a volume no container references')
+  }
+  const next: VolumeRecord = { ...rec, refs, device, bootId: svc.bootId, phase: { kind: 'idle' } }
+  if (JSON.stringify(next) !== JSON.stringify(rec)) await svc.save(next)
+}

@@ -1,0 +1,29 @@
+import type { ProviderName } from '../config/schema.ts'
+import type { MountRefs } from './mount-refs.ts'
+
+/** Steps of a mount, recorded so a crash mid-way can be finished or rolled back. */
+export type MountStep = 'attaching' | 'formatting' | 'mounting'
+
+/** The multi-step operation in progress on a volume, if any. */
+export type Phase =
+  | { kind: 'idle' }
+  | { kind: 'creating' }
+  | { kind: 'mounting'; step: MountStep; id: string }
+  | { kind: 'unmounting' }
+  | { kind: 'removing' }
+
+/** What fuxi remembers about one volume (one JSON file in the journal). */
+export interface VolumeRecord {
+  readonly name: string
+  readonly provider: ProviderName
+  /** RFC 3339 with zone (dockerd's Go decoder needs the zone). */
+  readonly createdAt: string
+  /** Effective create options (defaults applied), as strings like Docker's Opts. */
+  readonly options: Readonly<Record<string, string>>
+  readonly refs: MountRefs
+  /** Boot id of the host when `refs` were written: refs from an earlier boot are void. */
+  readonly bootId: string
+  /** Block device (or source) while fuxi has the volume attached and mounted; null otherwise. */
+  readonly device: string | null
+  readonly phase: Phase
+}

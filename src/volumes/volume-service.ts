@@ -1,0 +1,356 @@
+import type { ProviderName } from '../config/schema.ts'
+import {
+  InvalidRequestError,
+  VolumeExistsError,
+  VolumeInUseError,
+  VolumeNotFoundError,
+} from '../errors.ts'
+import type { Locks } from '../host/locks.ts'
+import type { Logger } from '../log.ts'
+import type { Journal } from './journal.ts'
+import { addRef, releaseRef, totalRefs } from './mount-refs.ts'
+import { mountpointFor, validateVolumeName } from './names.ts'
+import type { OpContext, VolumeProvider } from './provider.ts'
+import type { MountStep, Phase, VolumeRecord } from './record.ts'
+
+/** What Get/List report for a volume. */
+export interface VolumeView {
+  readonly name: string
+  /** The mountpoint while mounted, '' otherwise. */
+  readonly mountpoint: string
+  readonly createdAt: string
+  readonly status: Readonly<Record<string, unknown>>
+}
+
+/** Test-only crash injection: called at named points; the test daemon SIGKILLs itself there. */
+export type FaultHook = (point: string) => void
+
+export interface VolumeServiceDeps {
+  /** Enabled providers in configured order; the first is the default for Create. */
+  readonly providers: readonly VolumeProvider[]
+  readonly journal: Journal
+  readonly locks: Locks
+  readonly bootId: string
+  readonly volumeDir: string
+  readonly log: Logger
+  readonly fault?: FaultHook | undefined
+}
+
+/**
+ * Docker's volume semantics across providers: names, one lock per volume, the mount-reference
+ * multiset, and a journal entry per volume recording any multi-step operation in progress.
+ * Get/List answer from memory; everything else is serialized per volume.
+ */
+export class VolumeService {
+  readonly #d: VolumeServiceDeps
+  readonly #records = new Map<string, VolumeRecord>()
+  readonly #providers: Map<string, VolumeProvider>
+
+  constructor(deps: VolumeServiceDeps) {
+    if (!deps.providers.length) throw new Error('at least one provider is required')
+    this.#d = deps
+    this.#providers = new Map(deps.providers.map((p) => [p.name, p]))
+  }
+
+  /** Load the journal into memory. Call once before serving. */
+  async load(): Promise<void> {
+    for (const r of await this.#d.journal.readAll()) this.#records.set(r.name, r)
+  }
+
+  /** Docker scope: 'local' if any enabled provider is host-local (it cannot claim cluster scope). */
+  get scope(): 'local' | 'global' {
+    return this.#d.providers.some((p) => p.scope === 'local') ? 'local' : 'global'
+  }
+
+  async create(rawName: unknown, opts: Readonly<Record<string, string>>): Promise<void> {
+    const name = validateVolumeName(rawName)
+    const provider = this.#providerFor(opts.volume_provider)
+    const options = provider.parseOptions(opts)
+    await this.#d.locks.withLock(name, async () => {
+      const existing = this.#records.get(name)
+      if (existing) {
+        if (existing.provider !== provider.name)
+          throw new VolumeExistsError(
+            `volume "${name}" already exists with provider ${existing.provider}; names are unique across providers`,
+          )
+        return // Create is idempotent: retries and concurrent creates succeed.
+      }
+      const log = this.#log('create', name, provider.name)
+      const t0 = performance.now()
+      let rec: VolumeRecord = {
+        name,
+        provider: provider.name,
+        createdAt: new Date().toISOString(),
+        options,
+        refs: {},
+        bootId: this.#d.bootId,
+        device: null,
+        phase: { kind: 'creating' },
+      }
+      await this.#save(rec)
+      try {
+        const backend = await provider.create(name, options)
+        rec = {
+          ...rec,
+          createdAt: backend.createdAt,
+          options: backend.options,
+          phase: { kind: 'idle' },
+        }
+        await this.#save(rec)
+      } catch (err) {
+        await provider
+          .remove(name)
+          .catch((e: unknown) => log.error({ err: e }, 'rollback of create failed'))
+        await this.#forget(name)
+        log.warn({ err, ms: ms(t0), outcome: 'error' }, 'create failed; rolled back')
+        throw err
+      }
+      log.info({ options, ms: ms(t0), outcome: 'ok' }, 'volume created')
+    })
+  }
+
+  async remove(rawName: unknown): Promise<void> {
+    const name = validateVolumeName(rawName)
+    await this.#d.locks.withLock(name, async () => {
+      const rec = this.#require(name)
+      const n = totalRefs(rec.refs)
+      if (n > 0)
+        throw new VolumeInUseError(
+          `volume "${name}" is mounted by ${n} container mount(s) on this host; stop the containers using it, then remove it`,
+        )
+      const provider = this.#provider(rec)
+      const log = this.#log('remove', name, rec.provider)
+      const t0 = performance.now()
+      await this.#save({ ...rec, phase: { kind: 'removing' } })
+      await provider.unmount(name, this.#mountpoint(rec), this.#ctx(rec, log))
+      await provider.remove(name)
+      await this.#forget(name)
+      log.info({ ms: ms(t0), outcome: 'ok' }, 'volume removed')
+    })
+  }
+
+  /** Adds a reference for `id`; attaches and mounts on the first. Returns the mountpoint. */
+  async mount(rawName: unknown, id: unknown): Promise<string> {
+    const name = validateVolumeName(rawName)
+    const mountId = validateMountId(id)
+    return this.#d.locks.withLock(name, async () => {
+      let rec = this.#require(name)
+      const provider = this.#provider(rec)
+      const mp = this.#mountpoint(rec)
+      const log = this.#log('mount', name, rec.provider).child({ mountId })
+      const t0 = performance.now()
+      const first = totalRefs(rec.refs) === 0
+      rec = await this.#save({
+        ...rec,
+        phase: { kind: 'mounting', step: 'attaching', id: mountId },
+      })
+      let device: string
+      try {
+        device = await provider.mount(name, mp, this.#ctx(rec, log))
+      } catch (err) {
+        // dockerd never sends Unmount for a failed Mount: undo our own partial work now.
+        if (first)
+          await provider
+            .unmount(name, mp, this.#ctx(rec, log))
+            .catch((e: unknown) =>
+              log.error({ err: e }, 'rollback of failed mount incomplete; reconcile will retry'),
+            )
+        await this.#save({
+          ...this.#require(name),
+          phase: { kind: 'idle' },
+          device: first ? null : rec.device,
+        })
+        log.warn({ err, ms: ms(t0), outcome: 'error' }, 'mount failed')
+        throw err
+      }
+      this.#d.fault?.('mount:before-commit')
+      rec = await this.#save({
+        ...this.#require(name),
+        refs: addRef(rec.refs, mountId),
+        bootId: this.#d.bootId,
+        device,
+        phase: { kind: 'idle' },
+      })
+      log.info(
+        { device, refs: totalRefs(rec.refs), first, ms: ms(t0), outcome: 'ok' },
+        'volume mounted',
+      )
+      return mp
+    })
+  }
+
+  /** Drops a reference of `id`; unmounts and detaches when none is left. Unknown IDs are a no-op. */
+  async unmount(rawName: unknown, id: unknown): Promise<void> {
+    const name = validateVolumeName(rawName)
+    const mountId = validateMountId(id)
+    await this.#d.locks.withLock(name, async () => {
+      const rec = this.#records.get(name)
+      const log = this.#log('unmount', name, rec?.provider).child({ mountId })
+      if (!rec) return log.info({ outcome: 'noop' }, 'unmount of unknown volume: nothing to do')
+      const { refs, released } = releaseRef(rec.refs, mountId)
+      if (!released) return log.info({ outcome: 'noop' }, 'unknown mount ID: nothing to do')
+      const t0 = performance.now()
+      if (totalRefs(refs) > 0) {
+        await this.#save({ ...rec, refs })
+        return log.info(
+          { refs: totalRefs(refs), ms: ms(t0), outcome: 'ok' },
+          'reference released; still mounted',
+        )
+      }
+      const pending = await this.#save({ ...rec, refs, phase: { kind: 'unmounting' } })
+      this.#d.fault?.('unmount:before-work')
+      try {
+        await this.#provider(rec).unmount(name, this.#mountpoint(rec), this.#ctx(pending, log))
+      } catch (err) {
+        // The reference is gone either way (dockerd would otherwise count it twice on retry);
+        // the device stays recorded so the reconciler finishes the job.
+        await this.#save({ ...pending, phase: { kind: 'idle' } })
+        log.error({ err, ms: ms(t0), outcome: 'error' }, 'unmount failed')
+        throw err
+      }
+      await this.#save({ ...pending, device: null, phase: { kind: 'idle' } })
+      log.info({ ms: ms(t0), outcome: 'ok' }, 'volume unmounted and detached')
+    })
+  }
+
+  get(rawName: unknown): VolumeView | undefined {
+    const rec = this.#records.get(validateVolumeName(rawName))
+    return rec && this.#view(rec)
+  }
+
+  list(): VolumeView[] {
+    return [...this.#records.values()].map((r) => this.#view(r))
+  }
+
+  /** Names of every known volume, for the reconciler. */
+  names(): string[] {
+    return [...this.#records.keys()]
+  }
+
+  record(name: string): VolumeRecord | undefined {
+    return this.#records.get(name)
+  }
+
+  providers(): readonly VolumeProvider[] {
+    return this.#d.providers
+  }
+
+  // ---- internals shared with the reconciler ------------------------------------------------
+
+  /** Persist then publish a record (journal first, so memory never runs ahead of disk). */
+  async save(rec: VolumeRecord): Promise<VolumeRecord> {
+    return this.#save(rec)
+  }
+  async forget(name: string): Promise<void> {
+    return this.#forget(name)
+  }
+  withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.#d.locks.withLock(name, fn)
+  }
+  providerOf(rec: VolumeRecord): VolumeProvider {
+    return this.#provider(rec)
+  }
+  mountpointOf(rec: VolumeRecord): string {
+    return this.#mountpoint(rec)
+  }
+  context(rec: VolumeRecord, log: Logger, interruptedAt?: MountStep): OpContext {
+    return this.#ctx(rec, log, interruptedAt)
+  }
+  get bootId(): string {
+    return this.#d.bootId
+  }
+
+  async #save(rec: VolumeRecord): Promise<VolumeRecord> {
+    await this.#d.journal.write(rec)
+    this.#records.set(rec.name, rec)
+    return rec
+  }
+
+  async #forget(name: string): Promise<void> {
+    await this.#d.journal.remove(name)
+    this.#records.delete(name)
+  }
+
+  #ctx(rec: VolumeRecord, log: Logger, interruptedAt?: MountStep): OpContext {
+    return {
+      log,
+      interruptedAt,
+      step: async (step) => {
+        const current = this.#records.get(rec.name) ?? rec
+        const phase: Phase =
+          current.phase.kind === 'mounting'
+            ? { ...current.phase, step }
+            : { kind: 'mounting', step, id: '' }
+        await this.#save({ ...current, phase })
+        this.#d.fault?.(`mount:${step}`)
+      },
+    }
+  }
+
+  #providerFor(requested: string | undefined): VolumeProvider {
+    if (requested === undefined) return this.#d.providers[0] as VolumeProvider
+    const p = this.#providers.get(requested)
+    if (!p)
+      throw new InvalidRequestError(
+        `invalid value for option "volume_provider": ${JSON.stringify(requested)}; enabled providers: ${[...this.#providers.keys()].join(', ')}`,
+        'INVALID_OPTION',
+      )
+    return p
+  }
+
+  #provider(rec: VolumeRecord): VolumeProvider {
+    const p = this.#providers.get(rec.provider)
+    if (!p)
+      throw new VolumeExistsError(
+        `volume "${rec.name}" belongs to provider ${rec.provider}, which is not enabled; add it to [DEFAULT] volume_providers`,
+      )
+    return p
+  }
+
+  #require(name: string): VolumeRecord {
+    const rec = this.#records.get(name)
+    if (!rec) throw new VolumeNotFoundError(name)
+    return rec
+  }
+
+  #mountpoint(rec: VolumeRecord): string {
+    return mountpointFor(this.#d.volumeDir, rec.provider, rec.name)
+  }
+
+  #view(rec: VolumeRecord): VolumeView {
+    const provider = this.#providers.get(rec.provider)
+    const mounted = rec.device !== null
+    return {
+      name: rec.name,
+      mountpoint: mounted ? this.#mountpoint(rec) : '',
+      createdAt: rec.createdAt,
+      status: {
+        provider: rec.provider,
+        ...rec.options,
+        ...provider?.describe(rec.name),
+        mounted,
+        device: rec.device ?? undefined,
+        mountpoint: this.#mountpoint(rec),
+        refs: totalRefs(rec.refs),
+        mount_ids: Object.keys(rec.refs).length,
+        phase: rec.phase.kind,
+      },
+    }
+  }
+
+  #log(op: string, volume: string, provider: ProviderName | undefined): Logger {
+    return this.#d.log.child({ op, volume, provider })
+  }
+}
+
+function validateMountId(id: unknown): string {
+  if (typeof id !== 'string' || id === '' || id.length > 256)
+    throw new InvalidRequestError(
+      'mount ID is missing or invalid: dockerd sends {"Name": ..., "ID": ...}',
+    )
+  return id
+}
+
+function ms(t0: number): number {
+  return Math.round((performance.now() - t0) * 100) / 100
+}
