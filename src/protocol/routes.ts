@@ -15,7 +15,7 @@ export function registerRoutes(app: FastifyInstance, { volumes, reconcile }: Rou
   const post = (
     path: string,
     handler: (body: Record<string, unknown>) => Promise<object> | object,
-  ) => app.post(path, async (req) => handler(asObject(req.body ?? {})))
+  ) => app.post(path, async (req) => handler(asObject(req.body === undefined ? {} : req.body)))
 
   post('/Plugin.Activate', () => ({ Implements: ['VolumeDriver'] }))
 

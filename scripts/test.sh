@@ -1,0 +1,19 @@
+#!/bin/sh
+# Runs one test tier (unit | host | docker | cloud, or a path) with node:test through tsx.
+# Node 20's --test neither finds .ts files nor expands globs, so list them here, and fail when
+# there are none: zero tests must never pass as green.
+set -eu
+cd "$(dirname "$0")/.."
+tier=${1:-unit}
+case "$tier" in
+  unit|host|docker) dir="test/$tier" ;;
+  *) dir="$tier" ;;
+esac
+files=$(find "$dir" -name '*.test.ts' | sort)
+if [ -z "$files" ]; then
+  echo "no tests found under $dir" >&2
+  exit 1
+fi
+concurrency=${FUXI_TEST_CONCURRENCY:-2}
+# shellcheck disable=SC2086
+exec node --import tsx --test --test-concurrency="$concurrency" --test-reporter=spec $files

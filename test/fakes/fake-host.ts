@@ -1,0 +1,78 @@
+import { CommandFailedError } from '../../src/errors.ts'
+import type { Host } from '../../src/host/host.ts'
+import type { MountEntry } from '../../src/host/mountinfo.ts'
+
+/** A stateful in-memory host: a mount table, loop devices, filesystem signatures per image. */
+export class FakeHost implements Host {
+  readonly table: MountEntry[] = []
+  /** loop device → backing file */
+  readonly loops = new Map<string, string>()
+  /** backing file → filesystem type found on it */
+  readonly signatures = new Map<string, string>()
+  readonly calls: string[] = []
+  /** Make the next call of this method fail once. */
+  readonly failNext = new Set<'mount' | 'unmount' | 'mkfs' | 'attachLoop'>()
+  boot = 'boot-1'
+  #next = 0
+
+  #fail(what: 'mount' | 'unmount' | 'mkfs' | 'attachLoop', argv: string[]) {
+    if (this.failNext.delete(what))
+      throw new CommandFailedError(argv, 32, `injected ${what} failure`)
+  }
+  async mounts() {
+    return [...this.table]
+  }
+  async mountAt(path: string) {
+    return this.table.findLast((m) => m.mountPoint === path)
+  }
+  async mount(source: string, target: string, fsType: string) {
+    this.calls.push(`mount ${source} ${target}`)
+    this.#fail('mount', ['mount', source, target])
+    const file = this.loops.get(source)
+    if (!file || this.signatures.get(file) !== fsType)
+      throw new CommandFailedError(['mount', source, target], 32, `wrong fs type on ${source}`)
+    this.table.push({ mountPoint: target, fsType, source })
+  }
+  async unmount(target: string) {
+    this.calls.push(`umount ${target}`)
+    this.#fail('unmount', ['umount', target])
+    const i = this.table.findLastIndex((m) => m.mountPoint === target)
+    if (i < 0) throw new CommandFailedError(['umount', target], 32, 'not mounted')
+    this.table.splice(i, 1)
+  }
+  async probeFilesystem(device: string) {
+    this.calls.push(`blkid ${device}`)
+    const file = this.loops.get(device)
+    return (file && this.signatures.get(file)) || 'none'
+  }
+  async makeFilesystem(device: string, fsType: string, opts: { force: boolean }) {
+    this.calls.push(`mkfs ${fsType} ${device}${opts.force ? ' force' : ''}`)
+    this.#fail('mkfs', ['mkfs', device])
+    const file = this.loops.get(device)
+    if (!file) throw new CommandFailedError(['mkfs', device], 1, 'no such device')
+    if (this.signatures.has(file) && !opts.force)
+      throw new CommandFailedError(['mkfs', device], 1, 'existing fs')
+    this.signatures.set(file, fsType)
+  }
+  async loopDevicesFor(file: string) {
+    return [...this.loops].filter(([, f]) => f === file).map(([d]) => d)
+  }
+  async attachLoop(file: string) {
+    this.calls.push(`losetup ${file}`)
+    this.#fail('attachLoop', ['losetup', file])
+    const existing = (await this.loopDevicesFor(file))[0]
+    if (existing) return existing
+    const dev = `/dev/loop${this.#next++}`
+    this.loops.set(dev, file)
+    return dev
+  }
+  async detachLoop(device: string) {
+    this.calls.push(`losetup -d ${device}`)
+    if (this.table.some((m) => m.source === device))
+      throw new CommandFailedError(['losetup', '-d', device], 1, 'device busy')
+    this.loops.delete(device)
+  }
+  async bootId() {
+    return this.boot
+  }
+}
