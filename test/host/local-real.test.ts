@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { it, type TestContext } from 'node:test'
+import { createExec } from '../../src/host/exec.ts'
+import { createLinuxHost } from '../../src/host/linux-host.ts'
+import { createLocalProvider } from '../../src/providers/local/local-provider.ts'
+import { providerContract, testContext } from '../contract/provider-contract.ts'
+import { buildApp } from '../support/build.ts'
+import { cleanupUnder } from '../support/host-cleanup.ts'
+import { memoryLogger, tmpDir } from '../support/tmp.ts'
+
+const ROOT_SKIP =
+  process.getuid?.() !== 0 ? 'host tier needs root (loop devices, mkfs, mount)' : false
+
+/** A temp dir whose mounts and loop devices must all be gone when the test ends. */
+async function hostDir(t: TestContext): Promise<string> {
+  const dir = await tmpDir(t, 'fuxi-host-')
+  t.after(() => {
+    const leaked = cleanupUnder(dir)
+    assert.deepEqual(leaked, { mounts: [], loops: [] }, 'test leaked mounts or loop devices')
+  })
+  return dir
+}
+
+async function make(t: TestContext) {
+  const dir = await hostDir(t)
+  const host = createLinuxHost(createExec())
+  const provider = createLocalProvider(
+    { dir: `${dir}/local`, defaults: { size: 1, maxSize: 16, fstype: 'ext4' } },
+    { host, log: memoryLogger().log },
+  )
+  return { provider, host, dir, mountRoot: `${dir}/mnt`, createOptions: { size: '1' } }
+}
+
+if (!ROOT_SKIP) {
+  providerContract('local (real loop devices)', make, {
+    additionalTests: () => {
+      it('keeps data across unmount and remount', async (t) => {
+        const { provider, mountRoot } = await make(t)
+        await provider.create('d', { size: '1', fstype: 'ext4' })
+        const mp = `${mountRoot}/d`
+        await provider.mount('d', mp, testContext())
+        writeFileSync(`${mp}/hello.txt`, 'kept')
+        await provider.unmount('d', mp, testContext())
+        await provider.mount('d', mp, testContext())
+        assert.equal(readFileSync(`${mp}/hello.txt`, 'utf8'), 'kept')
+        await provider.unmount('d', mp, testContext())
+      })
+
+      it('caps the volume at its size', async (t) => {
+        const { provider, mountRoot } = await make(t)
+        await provider.create('cap', { size: '1', fstype: 'ext4' })
+        const mp = `${mountRoot}/cap`
+        await provider.mount('cap', mp, testContext())
+        assert.throws(
+          () =>
+            execFileSync('dd', ['if=/dev/zero', `of=${mp}/fill`, 'bs=1M', 'count=1100'], {
+              stdio: 'pipe',
+            }),
+          /No space left on device/,
+        )
+        await provider.unmount('cap', mp, testContext())
+      })
+
+      it('makes and mounts xfs', async (t) => {
+        const { provider, host, mountRoot } = await make(t)
+        await provider.create('x', { size: '1', fstype: 'xfs' })
+        const mp = `${mountRoot}/x`
+        await provider.mount('x', mp, testContext())
+        assert.equal((await host.mountAt(mp))?.fsType, 'xfs')
+        await provider.unmount('x', mp, testContext())
+      })
+    },
+  })
+}
+
+it('serializes 40 concurrent mounts and unmounts of one volume on a real loop device', {
+  skip: ROOT_SKIP,
+}, async (t) => {
+  const dir = await hostDir(t)
+  const host = createLinuxHost(createExec())
+  const { app } = await buildApp(t, { dir, host })
+  await app.volumes.create('busy', {})
+  const ids = Array.from({ length: 40 }, (_, i) => `c${i % 10}`)
+  const mps = await Promise.all(ids.map((id) => app.volumes.mount('busy', id)))
+  assert.equal(new Set(mps).size, 1)
+  const mp = mps[0] as string
+  assert.equal((await host.loopDevicesFor(`${dir}/state/local/busy.img`)).length, 1)
+  writeFileSync(`${mp}/x`, 'y')
+  // interleave unmounts with a second wave of mounts
+  await Promise.all([
+    ...ids.map((id) => app.volumes.unmount('busy', id)),
+    ...ids.slice(0, 5).map((id) => app.volumes.mount('busy', `${id}-2`)),
+  ])
+  assert.equal(app.volumes.get('busy')?.status.refs, 5)
+  assert.ok(await host.mountAt(mp))
+  await Promise.all(ids.slice(0, 5).map((id) => app.volumes.unmount('busy', `${id}-2`)))
+  assert.equal(await host.mountAt(mp), undefined)
+  assert.deepEqual(await host.loopDevicesFor(`${dir}/state/local/busy.img`), [])
+  await app.volumes.remove('busy')
+})

@@ -1,0 +1,121 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import { request } from 'node:http'
+import { join } from 'node:path'
+
+const ROOT = new URL('../..', import.meta.url).pathname
+
+/** The daemon as a separate process (bundle if built and FUXI_USE_DIST=1, else through tsx). */
+export class Daemon {
+  readonly socket: string
+  readonly logFile: string
+  proc: ChildProcess | undefined
+  #log = ''
+  constructor(
+    readonly dir: string,
+    readonly configFile: string,
+  ) {
+    this.socket = join(dir, 'fuxi.sock')
+    this.logFile = join(dir, 'fuxi.log')
+  }
+
+  static async create(
+    dir: string,
+    opts: { socket?: string; extra?: string } = {},
+  ): Promise<Daemon> {
+    const configFile = join(dir, 'fuxi.conf')
+    const socket = opts.socket ?? join(dir, 'fuxi.sock')
+    await writeFile(
+      configFile,
+      `[DEFAULT]\nstate_dir = ${dir}/state\nvolume_dir = ${dir}/data\nsocket_path = ${socket}\nlog_level = debug\n${opts.extra ?? ''}`,
+    )
+    const d = new Daemon(dir, configFile)
+    ;(d as { socket: string }).socket = socket
+    return d
+  }
+
+  /** Start and wait until Activate answers. */
+  async start(env: Record<string, string> = {}): Promise<void> {
+    const args =
+      process.env.FUXI_USE_DIST === '1'
+        ? ['--enable-source-maps', join(ROOT, 'dist/fuxi.mjs')]
+        : ['--import', 'tsx', join(ROOT, 'src/main.ts')]
+    const proc = spawn(process.execPath, [...args, '--config-file', this.configFile], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    this.proc = proc
+    proc.stdout?.on('data', (c) => {
+      this.#log += String(c)
+    })
+    proc.stderr?.on('data', (c) => {
+      this.#log += String(c)
+    })
+    const deadline = Date.now() + 20_000
+    while (Date.now() < deadline) {
+      if (proc.exitCode !== null)
+        throw new Error(`fuxi exited with ${proc.exitCode}:\n${this.#log}`)
+      try {
+        const r = await this.call('Plugin.Activate')
+        if (r.Implements) return
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    throw new Error(`fuxi did not start:\n${this.#log}`)
+  }
+
+  get log(): string {
+    return this.#log
+  }
+
+  /** Wait for the process to end (e.g. after an injected crash). */
+  async exited(): Promise<number | null> {
+    const p = this.proc
+    if (!p || p.exitCode !== null || p.signalCode !== null) return p?.exitCode ?? null
+    return new Promise((resolve) => p.once('exit', (code) => resolve(code)))
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const p = this.proc
+    if (!p || p.exitCode !== null || p.signalCode !== null) return p?.exitCode ?? null
+    const done = this.exited()
+    p.kill(signal)
+    return done
+  }
+
+  /** POST like dockerd: no Content-Type, JSON body with a trailing newline. */
+  call(method: string, body?: object): Promise<Record<string, unknown> & { Err?: string }> {
+    const payload = body === undefined ? '' : `${JSON.stringify(body)}\n`
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          socketPath: this.socket,
+          path: `/${method}`,
+          method: 'POST',
+          headers: {
+            Accept: 'application/vnd.docker.plugins.v1.2+json',
+            'Content-Length': Buffer.byteLength(payload),
+          },
+        },
+        (res) => {
+          let data = ''
+          res.on('data', (c) => {
+            data += String(c)
+          })
+          res.on('end', () => {
+            try {
+              resolve(JSON.parse(data))
+            } catch (e) {
+              reject(e)
+            }
+          })
+        },
+      )
+      req.on('error', reject)
+      req.end(payload)
+    })
+  }
+}
