@@ -7,16 +7,15 @@ const ROOT = new URL('../..', import.meta.url).pathname
 
 /** The daemon as a separate process (bundle if built and FUXI_USE_DIST=1, else through tsx). */
 export class Daemon {
+  readonly dir: string
+  readonly configFile: string
   readonly socket: string
-  readonly logFile: string
   proc: ChildProcess | undefined
   #log = ''
-  constructor(
-    readonly dir: string,
-    readonly configFile: string,
-  ) {
-    this.socket = join(dir, 'fuxi.sock')
-    this.logFile = join(dir, 'fuxi.log')
+  constructor(dir: string, configFile: string, socket: string) {
+    this.dir = dir
+    this.configFile = configFile
+    this.socket = socket
   }
 
   static async create(
@@ -29,9 +28,7 @@ export class Daemon {
       configFile,
       `[DEFAULT]\nstate_dir = ${dir}/state\nvolume_dir = ${dir}/data\nsocket_path = ${socket}\nlog_level = debug\n${opts.extra ?? ''}`,
     )
-    const d = new Daemon(dir, configFile)
-    ;(d as { socket: string }).socket = socket
-    return d
+    return new Daemon(dir, configFile, socket)
   }
 
   /** Start and wait until Activate answers. */
