@@ -24,5 +24,8 @@ if [ -n "$missing" ]; then
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "installing npm dependencies"
-  npm ci --no-audit --no-fund --loglevel=error
+  # Not `npm ci`: the lock file cannot list biome's optional binaries for other platforms (the
+  # registry has no such packages), which `npm ci` reports as out of sync. `npm install` still
+  # installs exactly the locked versions.
+  npm install --no-audit --no-fund --loglevel=error
 fi
