@@ -10,7 +10,8 @@ export interface Host {
   /** The entry mounted exactly at `path`, if any (topmost when stacked). */
   mountAt(path: string): Promise<MountEntry | undefined>
   mount(source: string, target: string, fsType: string, options?: readonly string[]): Promise<void>
-  unmount(target: string): Promise<void>
+  /** Unmount `target`; with `freeLoop`, also detach the loop device behind it (umount -d). */
+  unmount(target: string, opts?: { freeLoop?: boolean }): Promise<void>
   /** Filesystem signature on a device: its type, 'none' when blkid finds nothing. */
   probeFilesystem(device: string): Promise<string>
   /** mkfs; `force` only for a device fuxi itself was interrupted while formatting. */
@@ -21,6 +22,8 @@ export interface Host {
   ): Promise<void>
   /** Loop devices whose backing file is `file`. */
   loopDevicesFor(file: string): Promise<string[]>
+  /** Every attached loop device by backing file (one scan, for batch inspection). */
+  loopDevices(): Promise<Map<string, string[]>>
   /** Attach `file` to a loop device, reusing one that already backs it. */
   attachLoop(file: string): Promise<string>
   detachLoop(device: string): Promise<void>

@@ -10,6 +10,22 @@ const MKFS_FORCE_FLAG: Readonly<Record<string, string>> = { ext4: '-F', xfs: '-f
 /** The real host: util-linux and e2fsprogs/xfsprogs through `exec`, /proc and /sys read directly. */
 export function createLinuxHost(exec: Exec, procRoot = '/proc', sysRoot = '/sys'): Host {
   const mounts = () => readMountInfo(`${procRoot}/self/mountinfo`)
+  const loopDevices = async () => {
+    const names = await readdir(`${sysRoot}/block`).catch(() => [] as string[])
+    const byFile = new Map<string, string[]>()
+    await Promise.all(
+      names
+        .filter((n) => n.startsWith('loop'))
+        .map(async (n) => {
+          const backing = await readFile(`${sysRoot}/block/${n}/loop/backing_file`, 'utf8').catch(
+            () => '',
+          )
+          const file = backing.trim()
+          if (file) byFile.set(file, [...(byFile.get(file) ?? []), `/dev/${n}`].sort())
+        }),
+    )
+    return byFile
+  }
   return {
     mounts,
     async mountAt(path) {
@@ -21,8 +37,8 @@ export function createLinuxHost(exec: Exec, procRoot = '/proc', sysRoot = '/sys'
       if (options.length) args.push('-o', options.join(','))
       await exec.run('mount', [...args, source, target])
     },
-    async unmount(target) {
-      await exec.run('umount', [target])
+    async unmount(target, opts = {}) {
+      await exec.run('umount', opts.freeLoop ? ['-d', target] : [target])
     },
     async probeFilesystem(device) {
       const r = await exec.run('blkid', ['-p', '-o', 'export', device], {
@@ -34,26 +50,17 @@ export function createLinuxHost(exec: Exec, procRoot = '/proc', sysRoot = '/sys'
       return type ?? 'unknown'
     },
     async makeFilesystem(device, fsType, opts) {
-      const args = ['-t', fsType, '-q']
       const force = MKFS_FORCE_FLAG[fsType]
-      if (opts.force && force) args.push(force)
+      if (force === undefined) throw new Error(`unsupported filesystem type ${fsType}`)
+      const args = ['-q']
+      if (opts.force) args.push(force)
       if (opts.label) args.push('-L', opts.label)
-      await exec.run('mkfs', [...args, device], { timeoutMs: 300_000 })
+      // mkfs.<type> directly: the `mkfs` front end only adds another exec.
+      await exec.run(`mkfs.${fsType}`, [...args, device], { timeoutMs: 300_000 })
     },
+    loopDevices,
     async loopDevicesFor(file) {
-      const names = await readdir(`${sysRoot}/block`).catch(() => [] as string[])
-      const found: string[] = []
-      await Promise.all(
-        names
-          .filter((n) => n.startsWith('loop'))
-          .map(async (n) => {
-            const backing = await readFile(`${sysRoot}/block/${n}/loop/backing_file`, 'utf8').catch(
-              () => '',
-            )
-            if (backing.trim() === file) found.push(`/dev/${n}`)
-          }),
-      )
-      return found.sort()
+      return (await loopDevices()).get(file) ?? []
     },
     async attachLoop(file) {
       const r = await exec.run('losetup', ['--find', '--show', '--nooverlap', file])

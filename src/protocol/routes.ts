@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8'
 import type { FastifyInstance } from 'fastify'
 import { VolumeNotFoundError } from '../errors.ts'
 import type { ReconcileAction } from '../volumes/reconciler.ts'
@@ -64,4 +65,21 @@ export function registerRoutes(app: FastifyInstance, { volumes, reconcile }: Rou
   }))
 
   post('/Fuxi.Reconcile', async () => ({ Actions: await reconcile(), Err: '' }))
+
+  post('/Fuxi.Stats', () => {
+    const m = process.memoryUsage()
+    const mb = (x: number) => Math.round((x / 1048576) * 10) / 10
+    return {
+      UptimeS: Math.round(process.uptime()),
+      Volumes: volumes.list().length,
+      MemoryMB: {
+        rss: mb(m.rss),
+        heapUsed: mb(m.heapUsed),
+        heapTotal: mb(m.heapTotal),
+        heapLimit: mb(getHeapStatistics().heap_size_limit),
+        external: mb(m.external),
+      },
+      Err: '',
+    }
+  })
 }

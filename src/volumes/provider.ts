@@ -14,7 +14,10 @@ export interface BackendVolume {
 /** What the volume service hands a provider for a mount or unmount. */
 export interface OpContext {
   readonly log: Logger
-  /** Record the step about to run, durably, before running it. */
+  /**
+   * Announce the step about to run. The service records it durably when recovery depends on it
+   * (an interrupted 'formatting' may be redone with force); every step is a fault-injection point.
+   */
   step(step: MountStep): Promise<void>
   /** The step a previous attempt was at when the daemon died (set during recovery only). */
   readonly interruptedAt?: MountStep | undefined
@@ -48,7 +51,10 @@ export interface VolumeProvider {
   mount(name: string, mountpoint: string, ctx: OpContext): Promise<string>
   /** Unmount `mountpoint` and detach; nothing mounted/attached is success. */
   unmount(name: string, mountpoint: string, ctx: OpContext): Promise<void>
-  inspect(name: string, mountpoint: string): Promise<PhysicalState>
+  /** Physical state of several volumes at once (one look at the host for all of them). */
+  inspect(
+    targets: readonly { name: string; mountpoint: string }[],
+  ): Promise<Map<string, PhysicalState>>
   /** Extra fields for `docker volume inspect`'s Status. */
   describe(name: string): Readonly<Record<string, unknown>>
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '../log.ts'
 import { totalRefs } from './mount-refs.ts'
+import type { PhysicalState } from './provider.ts'
 import type { VolumeRecord } from './record.ts'
 import type { VolumeService } from './volume-service.ts'
 
@@ -54,14 +55,38 @@ export async function reconcile(
       })
     }
   }
-  for (const name of svc.names()) {
-    await svc
-      .withLock(name, () => reconcileOne(svc, log, name, input, note))
-      .catch((err: unknown) =>
-        log.error({ op: 'reconcile', volume: name, err }, 'reconcile failed for volume'),
-      )
+  // One look at the host for every volume; only volumes that need work take their lock (the
+  // check is repeated under the lock, so a concurrent operation cannot be undone by a stale view).
+  const records = svc.names().flatMap((n) => svc.record(n) ?? [])
+  for (const p of svc.providers()) {
+    const mine = records.filter((r) => r.provider === p.name)
+    const states = await p.inspect(
+      mine.map((r) => ({ name: r.name, mountpoint: svc.mountpointOf(r) })),
+    )
+    for (const rec of mine) {
+      const phys = states.get(rec.name)
+      if (phys && !needsWork(rec, phys, svc.bootId, input)) continue
+      await svc
+        .withLock(rec.name, () => reconcileOne(svc, log, rec.name, input, note))
+        .catch((err: unknown) =>
+          log.error({ op: 'reconcile', volume: rec.name, err }, 'reconcile failed for volume'),
+        )
+    }
   }
   return actions
+}
+
+/** True when the record and the host disagree, or an operation was left half-done. */
+function needsWork(
+  rec: VolumeRecord,
+  phys: PhysicalState,
+  bootId: string,
+  input: ReconcileInput,
+): boolean {
+  if (rec.phase.kind !== 'idle') return true
+  const held = totalRefs(rec.refs) > 0
+  if (held && (rec.bootId !== bootId || (input.inUse && !input.inUse.has(rec.name)))) return true
+  return held ? !phys.mounted : phys.mounted || phys.devices.length > 0 || rec.device !== null
 }
 
 async function reconcileOne(
@@ -110,7 +135,10 @@ async function reconcileOne(
     case 'idle':
       break
   }
-  const phys = await provider.inspect(name, mp)
+  const phys = (await provider.inspect([{ name, mountpoint: mp }])).get(name) ?? {
+    mounted: false,
+    devices: [],
+  }
   let device = rec.device
   if (totalRefs(refs) > 0) {
     if (!phys.mounted || phase.kind === 'mounting') {

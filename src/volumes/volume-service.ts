@@ -122,7 +122,9 @@ export class VolumeService {
       const log = this.#log('remove', name, rec.provider)
       const t0 = performance.now()
       await this.#save({ ...rec, phase: { kind: 'removing' } })
-      await provider.unmount(name, this.#mountpoint(rec), this.#ctx(rec, log))
+      // A device still recorded means an unmount failed earlier: finish it first.
+      if (rec.device !== null)
+        await provider.unmount(name, this.#mountpoint(rec), this.#ctx(rec, log))
       await provider.remove(name)
       await this.#forget(name)
       log.info({ ms: ms(t0), outcome: 'ok' }, 'volume removed')
@@ -276,12 +278,15 @@ export class VolumeService {
       log,
       interruptedAt,
       step: async (step) => {
-        const current = this.#records.get(rec.name) ?? rec
-        const phase: Phase =
-          current.phase.kind === 'mounting'
-            ? { ...current.phase, step }
-            : { kind: 'mounting', step, id: '' }
-        await this.#save({ ...current, phase })
+        // Only an interrupted format changes what recovery must do; other steps are not worth an fsync.
+        if (step === 'formatting') {
+          const current = this.#records.get(rec.name) ?? rec
+          const phase: Phase =
+            current.phase.kind === 'mounting'
+              ? { ...current.phase, step }
+              : { kind: 'mounting', step, id: '' }
+          await this.#save({ ...current, phase })
+        }
         this.#d.fault?.(`mount:${step}`)
       },
     }

@@ -60,11 +60,14 @@ export function providerContract(
       const dev1 = await provider.mount('m1', mp, testContext())
       const dev2 = await provider.mount('m1', mp, testContext())
       assert.equal(dev1, dev2)
-      const st = await provider.inspect('m1', mp)
-      assert.equal(st.mounted, true)
+      const st = (await provider.inspect([{ name: 'm1', mountpoint: mp }])).get('m1')
+      assert.equal(st?.mounted, true)
       await provider.unmount('m1', mp, testContext())
       await provider.unmount('m1', mp, testContext())
-      assert.deepEqual(await provider.inspect('m1', mp), { mounted: false, devices: [] })
+      assert.deepEqual((await provider.inspect([{ name: 'm1', mountpoint: mp }])).get('m1'), {
+        mounted: false,
+        devices: [],
+      })
     })
 
     it('records the formatting step before formatting, and formats only once', async (t) => {

@@ -1,3 +1,4 @@
+import { closeSync, openSync, writeSync } from 'node:fs'
 import { CommandFailedError } from '../../src/errors.ts'
 import type { Host } from '../../src/host/host.ts'
 import type { MountEntry } from '../../src/host/mountinfo.ts'
@@ -33,12 +34,24 @@ export class FakeHost implements Host {
       throw new CommandFailedError(['mount', source, target], 32, `wrong fs type on ${source}`)
     this.table.push({ mountPoint: target, fsType, source })
   }
-  async unmount(target: string) {
+  async unmount(target: string, opts: { freeLoop?: boolean } = {}) {
     this.calls.push(`umount ${target}`)
     this.#fail('unmount', ['umount', target])
     const i = this.table.findLastIndex((m) => m.mountPoint === target)
-    if (i < 0) throw new CommandFailedError(['umount', target], 32, 'not mounted')
+    const entry = this.table[i]
+    if (!entry) throw new CommandFailedError(['umount', target], 32, 'not mounted')
     this.table.splice(i, 1)
+    if (opts.freeLoop) this.loops.delete(entry.source)
+  }
+  /** Put a filesystem signature on a (real) image file: writes a byte, as a real mkfs would. */
+  setSignature(file: string, fsType: string) {
+    const fd = openSync(file, 'r+')
+    try {
+      writeSync(fd, Buffer.from('S'), 0, 1, 1024)
+    } finally {
+      closeSync(fd)
+    }
+    this.signatures.set(file, fsType)
   }
   async probeFilesystem(device: string) {
     this.calls.push(`blkid ${device}`)
@@ -52,7 +65,12 @@ export class FakeHost implements Host {
     if (!file) throw new CommandFailedError(['mkfs', device], 1, 'no such device')
     if (this.signatures.has(file) && !opts.force)
       throw new CommandFailedError(['mkfs', device], 1, 'existing fs')
-    this.signatures.set(file, fsType)
+    this.setSignature(file, fsType)
+  }
+  async loopDevices() {
+    const m = new Map<string, string[]>()
+    for (const [d, f] of this.loops) m.set(f, [...(m.get(f) ?? []), d])
+    return m
   }
   async loopDevicesFor(file: string) {
     return [...this.loops].filter(([, f]) => f === file).map(([d]) => d)

@@ -9,13 +9,13 @@ const ROOT_SKIP =
   process.getuid?.() !== 0 ? 'host tier needs root (loop devices, mkfs, mount)' : false
 
 async function setup(t: TestContext) {
-  const dir = await tmpDir(t, 'fuxi-crash-')
-  const daemon = await Daemon.create(dir, { extra: `docker_socket = ${dir}/no-docker.sock\n` })
-  t.after(async () => {
-    await daemon.stop('SIGKILL')
+  let daemon: Daemon | undefined
+  const dir: string = await tmpDir(t, 'fuxi-crash-', async () => {
+    await daemon?.stop('SIGKILL')
     const leaked = cleanupUnder(dir)
     assert.deepEqual(leaked, { mounts: [], loops: [] }, 'test leaked mounts or loop devices')
   })
+  daemon = await Daemon.create(dir, { extra: `docker_socket = ${dir}/no-docker.sock\n` })
   return { dir, daemon }
 }
 

@@ -15,8 +15,7 @@ const ROOT_SKIP =
 
 /** A temp dir whose mounts and loop devices must all be gone when the test ends. */
 async function hostDir(t: TestContext): Promise<string> {
-  const dir = await tmpDir(t, 'fuxi-host-')
-  t.after(() => {
+  const dir: string = await tmpDir(t, 'fuxi-host-', () => {
     const leaked = cleanupUnder(dir)
     assert.deepEqual(leaked, { mounts: [], loops: [] }, 'test leaked mounts or loop devices')
   })

@@ -80,7 +80,12 @@ export class Daemon {
     if (!p || p.exitCode !== null || p.signalCode !== null) return p?.exitCode ?? null
     const done = this.exited()
     p.kill(signal)
-    return done
+    const timer = setTimeout(() => p.kill('SIGKILL'), 15_000)
+    try {
+      return await done
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   /** POST like dockerd: no Content-Type, JSON body with a trailing newline. */

@@ -5,10 +5,23 @@ import { Writable } from 'node:stream'
 import type { TestContext } from 'node:test'
 import { createLogger, type Logger } from '../../src/log.ts'
 
-/** A temp directory removed after the test. */
-export async function tmpDir(t: TestContext, prefix = 'fuxi-test-'): Promise<string> {
+/**
+ * A temp directory removed after the test. `before` runs first (stop daemons, unmount): removing
+ * a tree with a live mount inside would delete the volume's files and then fail with EBUSY.
+ */
+export async function tmpDir(
+  t: TestContext,
+  prefix = 'fuxi-test-',
+  before?: () => Promise<void> | void,
+): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  t.after(async () => {
+    try {
+      await before?.()
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
   return dir
 }
 

@@ -59,10 +59,26 @@ providerContract('local (fake host)', (t) => make(t), {
       const host = new FakeHost()
       const { provider, dir, mountRoot } = await make(t, host)
       await provider.create('pre', { size: '1', fstype: 'ext4' })
-      host.signatures.set(`${dir}/local/pre.img`, 'xfs')
+      host.setSignature(`${dir}/local/pre.img`, 'xfs')
       await provider.mount('pre', `${mountRoot}/pre`, testContext())
       assert.ok(!host.calls.some((c) => c.startsWith('mkfs')), host.calls.join('\n'))
       assert.equal(host.table[0]?.fsType, 'xfs')
+    })
+
+    it('formats a never-written image without probing it; probes once blocks are allocated', async (t) => {
+      const host = new FakeHost()
+      const { provider, dir, mountRoot } = await make(t, host)
+      await provider.create('fresh', { size: '1', fstype: 'ext4' })
+      await provider.mount('fresh', `${mountRoot}/fresh`, testContext())
+      assert.deepEqual(
+        host.calls.filter((c) => /^(blkid|mkfs)/.test(c)),
+        ['mkfs ext4 /dev/loop0'],
+      )
+      await provider.create('written', { size: '1', fstype: 'ext4' })
+      const { writeFileSync } = await import('node:fs')
+      writeFileSync(`${dir}/local/written.img`, 'x', { flag: 'r+' })
+      await provider.mount('written', `${mountRoot}/written`, testContext())
+      assert.ok(host.calls.includes('blkid /dev/loop1'), host.calls.join('\n'))
     })
 
     it('never formats because a mount failed', async (t) => {
@@ -83,7 +99,7 @@ providerContract('local (fake host)', (t) => make(t), {
       const host = new FakeHost()
       const { provider, dir, mountRoot } = await make(t, host)
       await provider.create('half', { size: '1', fstype: 'ext4' })
-      host.signatures.set(`${dir}/local/half.img`, 'ext4') // partial superblock from the dead mkfs
+      host.setSignature(`${dir}/local/half.img`, 'ext4') // partial superblock from the dead mkfs
       const ctx = { ...testContext(), interruptedAt: 'formatting' as const }
       await provider.mount('half', `${mountRoot}/half`, ctx)
       assert.ok(host.calls.includes('mkfs ext4 /dev/loop0 force'), host.calls.join('\n'))

@@ -200,7 +200,7 @@ describe('reconciler', () => {
     assert.ok(rec)
     const img = `${first.dir}/state/local/v.img`
     await host.attachLoop(img)
-    host.signatures.set(img, 'ext4') // half-written
+    host.setSignature(img, 'ext4') // half-written
     await first.app.volumes.save({
       ...rec,
       phase: { kind: 'mounting', step: 'formatting', id: 'A' },

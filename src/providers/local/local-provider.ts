@@ -71,6 +71,14 @@ export function createLocalProvider(
       () => false,
     )
 
+  /**
+   * A sparse image with no allocated block has never been written: all zeros, no signature.
+   * That is a stronger answer than blkid's, and costs a stat instead of a command.
+   */
+  async function isUnwritten(file: string): Promise<boolean> {
+    return (await stat(file)).blocks === 0
+  }
+
   /** Create the sparse image exclusively: a file we did not make is never reused. */
   const makeImage = async (name: string, sizeGib: number) => {
     const fh = await open(image(name), 'wx', 0o600).catch((e: NodeJS.ErrnoException) => {
@@ -165,7 +173,9 @@ export function createLocalProvider(
     },
 
     async unmount(name, mountpoint, ctx) {
-      if (await host.mountAt(mountpoint)) await host.unmount(mountpoint)
+      const mounted = await host.mountAt(mountpoint)
+      if (mounted)
+        await host.unmount(mountpoint, { freeLoop: mounted.source.startsWith('/dev/loop') })
       for (const dev of await host.loopDevicesFor(image(name))) {
         await host.detachLoop(dev)
         ctx.log.debug({ device: dev }, 'loop device detached')
@@ -176,12 +186,16 @@ export function createLocalProvider(
       })
     },
 
-    async inspect(name, mountpoint): Promise<PhysicalState> {
-      const [m, devices] = await Promise.all([
-        host.mountAt(mountpoint),
-        host.loopDevicesFor(image(name)),
-      ])
-      return { mounted: m !== undefined, devices }
+    async inspect(targets) {
+      const [mounts, loops] = await Promise.all([host.mounts(), host.loopDevices()])
+      const mounted = new Set(mounts.map((m) => m.mountPoint))
+      const out = new Map<string, PhysicalState>()
+      for (const t of targets)
+        out.set(t.name, {
+          mounted: mounted.has(t.mountpoint),
+          devices: loops.get(image(t.name)) ?? [],
+        })
+      return out
     },
 
     describe(name) {
@@ -200,7 +214,7 @@ export function createLocalProvider(
     device: string,
     ctx: OpContext,
   ): Promise<string> {
-    const found = await host.probeFilesystem(device)
+    const found = (await isUnwritten(image(name))) ? 'none' : await host.probeFilesystem(device)
     const resumingFormat = ctx.interruptedAt === 'formatting'
     let fstype = meta.fstype
     if (found === 'none' || resumingFormat) {
