@@ -16,4 +16,5 @@ if [ -z "$files" ]; then
 fi
 concurrency=${FUXI_TEST_CONCURRENCY:-2}
 # shellcheck disable=SC2086
-exec node --import tsx --test --test-concurrency="$concurrency" --test-reporter=spec $files
+# A hung test fails after 3 minutes instead of stalling CI.
+exec node --import tsx --test --test-concurrency="$concurrency" --test-timeout=180000 --test-reporter=spec $files

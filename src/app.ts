@@ -84,6 +84,7 @@ export async function createApp(
     return reconcile(volumes, log, { inUse })
   }
   const server = createServer({ volumes, reconcile: runReconcile }, log)
+  let tcp: FastifyInstance | undefined
 
   return {
     server,
@@ -99,14 +100,13 @@ export async function createApp(
             { host: d.tcp_host },
             'TCP listener is not on loopback: anyone who reaches it can delete volumes',
           )
-        // A second listener on the same routes (Fastify serves one server; this one is separate).
-        const tcp = createServer({ volumes, reconcile: runReconcile }, log)
+        // A second Fastify instance on the same routes (one instance listens on one address).
+        tcp = createServer({ volumes, reconcile: runReconcile }, log)
         await tcp.listen({ host: d.tcp_host, port: d.fuxi_port })
-        server.addHook('onClose', async () => tcp.close())
       }
     },
     async close() {
-      await server.close()
+      await Promise.all([server.close(), tcp?.close()])
       await releasePid()
     },
   }

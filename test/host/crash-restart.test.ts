@@ -109,3 +109,31 @@ describe('kill -9 between the steps of a mount or unmount, then restart', {
     await assert.rejects(other.start(), /another fuxi daemon \(pid \d+\)/)
   })
 })
+
+describe('admin CLI against a running daemon', { skip: ROOT_SKIP }, () => {
+  it('lists volumes with their state and runs reconcile', async (t) => {
+    const { dir, daemon } = await setup(t)
+    await daemon.start()
+    await daemon.call('VolumeDriver.Create', { Name: 'cli1', Opts: { size: '2' } })
+    await daemon.call('VolumeDriver.Mount', { Name: 'cli1', ID: 'A' })
+    const { execFileSync } = await import('node:child_process')
+    const cli = (...args: string[]) =>
+      execFileSync(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli.ts', '--config-file', daemon.configFile, ...args],
+        {
+          cwd: new URL('../..', import.meta.url).pathname,
+        },
+      ).toString()
+    const ls = cli('ls')
+    assert.match(ls, /^NAME\s+PROVIDER\s+SIZE\s+FSTYPE\s+MOUNTED\s+REFS\s+PHASE$/m)
+    assert.match(ls, /^cli1\s+local\s+2G\s+ext4\s+yes\s+1\s+idle$/m)
+    assert.equal(cli('reconcile'), 'nothing to do: journal, mounts and devices agree\n')
+    // unmount behind fuxi's back: reconcile re-mounts the referenced volume
+    const { execFileSync: run } = await import('node:child_process')
+    run('umount', [`${dir}/data/local/cli1`])
+    assert.match(cli('reconcile'), /cli1: re-mounted a volume that containers still reference/)
+    assert.equal(JSON.parse(cli('inspect', 'cli1')).Status.mounted, true)
+    await daemon.call('VolumeDriver.Unmount', { Name: 'cli1', ID: 'A' })
+  })
+})

@@ -1,0 +1,138 @@
+import { existsSync } from 'node:fs'
+import { request } from 'node:http'
+import { defaultConfig, loadConfigFile } from './config/load.ts'
+import { isFuxiError, messageOf } from './errors.ts'
+
+const DEFAULT_CONFIG_FILE = '/etc/fuxi/fuxi.conf'
+const USAGE = `usage: fuxi [--config-file PATH] COMMAND
+
+Talks to the running fuxi daemon over its socket.
+  ls               volumes with provider, size, mount state and references
+  inspect NAME     everything fuxi knows about one volume (JSON)
+  reconcile        repair what a crash or reboot left (re-mount / release / finish interrupted steps)
+  stats            uptime, volume count, memory
+  check-config     validate the configuration file and exit
+`
+
+/** Admin command line: prints, never changes volumes except through the daemon's reconcile. */
+async function main(argv: string[]): Promise<number> {
+  let file: string | undefined
+  const rest: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string
+    if (a === '--config-file') file = argv[++i]
+    else if (a.startsWith('--config-file=')) file = a.slice(14)
+    else rest.push(a)
+  }
+  const [cmd, arg] = rest
+  if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    process.stdout.write(USAGE)
+    return cmd ? 0 : 2
+  }
+  file ??= existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined
+  const config = file ? await loadConfigFile(file) : defaultConfig()
+  const socket = config.DEFAULT.socket_path
+  const call = (method: string, body: object = {}) => post(socket, method, body)
+  switch (cmd) {
+    case 'check-config':
+      process.stdout.write(`${file ?? '(embedded default)'}: OK\n`)
+      return 0
+    case 'ls': {
+      const { Volumes } = (await call('VolumeDriver.List')) as { Volumes: { Name: string }[] }
+      const rows = [['NAME', 'PROVIDER', 'SIZE', 'FSTYPE', 'MOUNTED', 'REFS', 'PHASE']]
+      for (const v of Volumes) {
+        const { Volume } = (await call('VolumeDriver.Get', { Name: v.Name })) as {
+          Volume?: { Status: Record<string, unknown> }
+        }
+        const s = Volume?.Status ?? {}
+        rows.push([
+          v.Name,
+          String(s.provider ?? ''),
+          s.size ? `${s.size}G` : '',
+          String(s.fstype ?? ''),
+          s.mounted ? 'yes' : 'no',
+          String(s.refs ?? ''),
+          String(s.phase ?? ''),
+        ])
+      }
+      const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? []
+      for (const r of rows)
+        process.stdout.write(
+          `${r
+            .map((c, i) => c.padEnd(widths[i] ?? 0))
+            .join('  ')
+            .trimEnd()}\n`,
+        )
+      return 0
+    }
+    case 'inspect': {
+      if (!arg) throw new Error('inspect needs a volume name')
+      process.stdout.write(
+        `${JSON.stringify((await call('VolumeDriver.Get', { Name: arg })).Volume, null, 2)}\n`,
+      )
+      return 0
+    }
+    case 'reconcile': {
+      const { Actions } = (await call('Fuxi.Reconcile')) as {
+        Actions: { volume: string; action: string }[]
+      }
+      if (!Actions.length)
+        process.stdout.write('nothing to do: journal, mounts and devices agree\n')
+      for (const a of Actions) process.stdout.write(`${a.volume}: ${a.action}\n`)
+      return 0
+    }
+    case 'stats':
+      process.stdout.write(`${JSON.stringify(await call('Fuxi.Stats'), null, 2)}\n`)
+      return 0
+    default:
+      process.stderr.write(`unknown command "${cmd}"\n${USAGE}`)
+      return 2
+  }
+}
+
+function post(socketPath: string, method: string, body: object): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body)
+    const req = request(
+      {
+        socketPath,
+        path: `/${method}`,
+        method: 'POST',
+        headers: { 'Content-Length': Buffer.byteLength(payload) },
+      },
+      (res) => {
+        let data = ''
+        res.on('data', (c) => {
+          data += String(c)
+        })
+        res.on('end', () => {
+          try {
+            const json = JSON.parse(data) as Record<string, unknown>
+            if (typeof json.Err === 'string' && json.Err) reject(new Error(json.Err))
+            else resolve(json)
+          } catch (e) {
+            reject(e)
+          }
+        })
+      },
+    )
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'ENOENT' || e.code === 'ECONNREFUSED'
+          ? new Error(
+              `fuxi is not running on ${socketPath} (start it with fuxi-server, or see README "Operations")`,
+            )
+          : e,
+      ),
+    )
+    req.end(payload)
+  })
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`fuxi: ${isFuxiError(e) ? e.message : messageOf(e)}\n`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict'
+import { stat, writeFile } from 'node:fs/promises'
+import { request } from 'node:http'
+import { createServer } from 'node:net'
+import { describe, it } from 'node:test'
+import { buildApp } from '../support/build.ts'
+import { tmpDir } from '../support/tmp.ts'
+
+function activate(opts: { socketPath: string } | { host: string; port: number }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ ...opts, path: '/Plugin.Activate', method: 'POST' }, (res) => {
+      let d = ''
+      res.on('data', (c) => {
+        d += String(c)
+      })
+      res.on('end', () => resolve(d))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const port = (s.address() as { port: number }).port
+  await new Promise((r) => s.close(r))
+  return port
+}
+
+describe('listening', () => {
+  it('serves on the unix socket, root only', async (t) => {
+    const { app, dir } = await buildApp(t)
+    await app.listen()
+    const sock = `${dir}/fuxi.sock`
+    assert.equal((await stat(sock)).mode & 0o777, 0o600)
+    assert.equal(await activate({ socketPath: sock }), '{"Implements":["VolumeDriver"]}')
+  })
+
+  it('removes a stale socket left by a dead daemon', async (t) => {
+    const dir = await tmpDir(t)
+    const stale = createServer()
+    await new Promise<void>((r) => stale.listen(`${dir}/fuxi.sock`, r))
+    // simulate a crash: the file stays, nobody listens
+    ;(stale as unknown as { _handle: { close(): void } })._handle.close()
+    const { app } = await buildApp(t, { dir })
+    await app.listen()
+    assert.match(await activate({ socketPath: `${dir}/fuxi.sock` }), /VolumeDriver/)
+  })
+
+  it('refuses to take over a live socket or a regular file', async (t) => {
+    const dir = await tmpDir(t)
+    const live = createServer()
+    await new Promise<void>((r) => live.listen(`${dir}/fuxi.sock`, r))
+    t.after(() => live.close())
+    const first = await buildApp(t, { dir })
+    await assert.rejects(first.app.listen(), /another process is already serving/)
+    const dir2 = await tmpDir(t)
+    await writeFile(`${dir2}/fuxi.sock`, 'not a socket')
+    const second = await buildApp(t, { dir: dir2 })
+    await assert.rejects(second.app.listen(), /exists and is not a socket/)
+  })
+
+  it('listens on TCP only when configured, on loopback', async (t) => {
+    const port = await freePort()
+    const off = await buildApp(t, { extraConfig: `fuxi_port = ${port}\n` })
+    await off.app.listen()
+    await assert.rejects(activate({ host: '127.0.0.1', port }), /ECONNREFUSED/)
+    await off.app.close()
+    const on = await buildApp(t, { extraConfig: `tcp_listen = true\nfuxi_port = ${port}\n` })
+    await on.app.listen()
+    assert.match(await activate({ host: '127.0.0.1', port }), /VolumeDriver/)
+  })
+})
