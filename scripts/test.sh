@@ -15,6 +15,6 @@ if [ -z "$files" ]; then
   exit 1
 fi
 concurrency=${FUXI_TEST_CONCURRENCY:-2}
-# shellcheck disable=SC2086
 # A hung test fails after 3 minutes instead of stalling CI.
+# shellcheck disable=SC2086
 exec node --import tsx --test --test-concurrency="$concurrency" --test-timeout=180000 --test-reporter=spec $files

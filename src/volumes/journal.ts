@@ -20,24 +20,27 @@ export function createJournal(dir: string, log: Logger): Journal {
     async readAll() {
       await mkdir(dir, { recursive: true, mode: 0o700 })
       const names = (await readdir(dir)).filter((f) => f.endsWith('.json'))
-      const records: VolumeRecord[] = []
-      for (const f of names) {
-        try {
-          const parsed = JSON.parse(await readFile(join(dir, f), 'utf8')) as {
-            v?: number
-            record?: VolumeRecord
+      const read = await Promise.all(
+        names.map(async (f) => {
+          try {
+            const parsed = JSON.parse(await readFile(join(dir, f), 'utf8')) as {
+              v?: number
+              record?: VolumeRecord
+            }
+            if (parsed.v !== RECORD_VERSION || !parsed.record?.name)
+              throw new Error(`unsupported record version ${parsed.v}`)
+            return parsed.record
+          } catch (err) {
+            // Keep the file for the operator; never guess at a volume's state.
+            log.error(
+              { err, file: join(dir, f) },
+              'unreadable journal record skipped; inspect or remove it',
+            )
+            return undefined
           }
-          if (parsed.v !== RECORD_VERSION || !parsed.record?.name)
-            throw new Error(`unsupported record version ${parsed.v}`)
-          records.push(parsed.record)
-        } catch (err) {
-          // Keep the file for the operator; never guess at a volume's state.
-          log.error(
-            { err, file: join(dir, f) },
-            'unreadable journal record skipped; inspect or remove it',
-          )
-        }
-      }
+        }),
+      )
+      const records = read.filter((r): r is VolumeRecord => r !== undefined)
       return records
     },
     async write(record) {

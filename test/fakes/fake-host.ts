@@ -14,6 +14,8 @@ export class FakeHost implements Host {
   /** Make the next call of this method fail once. */
   readonly failNext = new Set<'mount' | 'unmount' | 'mkfs' | 'attachLoop'>()
   boot = 'boot-1'
+  /** Make every mount take this long (to have requests in flight). */
+  mountDelayMs = 0
   #next = 0
 
   #fail(what: 'mount' | 'unmount' | 'mkfs' | 'attachLoop', argv: string[]) {
@@ -28,6 +30,7 @@ export class FakeHost implements Host {
   }
   async mount(source: string, target: string, fsType: string) {
     this.calls.push(`mount ${source} ${target}`)
+    if (this.mountDelayMs) await new Promise((r) => setTimeout(r, this.mountDelayMs))
     this.#fail('mount', ['mount', source, target])
     const file = this.loops.get(source)
     if (!file || this.signatures.get(file) !== fsType)

@@ -59,7 +59,7 @@ export class Daemon {
       } catch {
         // not listening yet
       }
-      await new Promise((r) => setTimeout(r, 50))
+      await new Promise((r) => setTimeout(r, 5))
     }
     throw new Error(`fuxi did not start:\n${this.#log}`)
   }

@@ -3,12 +3,17 @@ import { stat, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import { createServer } from 'node:net'
 import { describe, it } from 'node:test'
+import { FakeHost } from '../fakes/fake-host.ts'
 import { buildApp } from '../support/build.ts'
 import { tmpDir } from '../support/tmp.ts'
 
-function activate(opts: { socketPath: string } | { host: string; port: number }): Promise<string> {
+function activate(
+  opts: { socketPath: string } | { host: string; port: number },
+  path = '/Plugin.Activate',
+  body = '',
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request({ ...opts, path: '/Plugin.Activate', method: 'POST' }, (res) => {
+    const req = request({ ...opts, path, method: 'POST', agent: false }, (res) => {
       let d = ''
       res.on('data', (c) => {
         d += String(c)
@@ -16,7 +21,7 @@ function activate(opts: { socketPath: string } | { host: string; port: number })
       res.on('end', () => resolve(d))
     })
     req.on('error', reject)
-    req.end()
+    req.end(body)
   })
 }
 
@@ -59,6 +64,22 @@ describe('listening', () => {
     await writeFile(`${dir2}/fuxi.sock`, 'not a socket')
     const second = await buildApp(t, { dir: dir2 })
     await assert.rejects(second.app.listen(), /exists and is not a socket/)
+  })
+
+  it('on close, finishes in-flight requests and keeps the mount', async (t) => {
+    const host = new FakeHost()
+    host.mountDelayMs = 300
+    const { app, dir } = await buildApp(t, { host })
+    await app.listen()
+    await app.volumes.create('slow', {})
+    const sock = { socketPath: `${dir}/fuxi.sock` }
+    const inflight = activate(sock, '/VolumeDriver.Mount', '{"Name":"slow","ID":"A"}')
+    await new Promise((r) => setTimeout(r, 100))
+    const closed = app.close()
+    assert.deepEqual(JSON.parse(await inflight), { Mountpoint: `${dir}/data/local/slow`, Err: '' })
+    await closed
+    await assert.rejects(activate(sock), /ENOENT|ECONNREFUSED/)
+    assert.equal(host.table.length, 1, 'mount stays for running containers')
   })
 
   it('listens on TCP only when configured, on loopback', async (t) => {

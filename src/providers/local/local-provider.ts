@@ -138,12 +138,12 @@ export function createLocalProvider(
 
     async list() {
       const files = await readdir(opts.dir).catch(() => [] as string[])
+      const names = files.filter((x) => x.endsWith('.json')).map((f) => f.slice(0, -'.json'.length))
+      const metaList = await Promise.all(names.map((n) => readMeta(n).catch(() => undefined)))
       const out: BackendVolume[] = []
-      for (const f of files.filter((x) => x.endsWith('.json'))) {
-        const name = f.slice(0, -'.json'.length)
-        const m = await readMeta(name).catch(() => undefined)
-        if (m) out.push(toBackend(name, m))
-      }
+      metaList.forEach((m, i) => {
+        if (m) out.push(toBackend(names[i] as string, m))
+      })
       return out
     },
 
