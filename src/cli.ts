@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
-import { request } from 'node:http'
 import { defaultConfig, loadConfigFile } from './config/load.ts'
 import { isFuxiError, messageOf } from './errors.ts'
+import { callPlugin } from './protocol/client.ts'
 
 const DEFAULT_CONFIG_FILE = '/etc/fuxi/fuxi.conf'
 const USAGE = `usage: fuxi [--config-file PATH] COMMAND
@@ -90,43 +90,20 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function post(socketPath: string, method: string, body: object): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const payload = JSON.stringify(body)
-    const req = request(
-      {
-        socketPath,
-        path: `/${method}`,
-        method: 'POST',
-        headers: { 'Content-Length': Buffer.byteLength(payload) },
-      },
-      (res) => {
-        let data = ''
-        res.on('data', (c) => {
-          data += String(c)
-        })
-        res.on('end', () => {
-          try {
-            const json = JSON.parse(data) as Record<string, unknown>
-            if (typeof json.Err === 'string' && json.Err) reject(new Error(json.Err))
-            else resolve(json)
-          } catch (e) {
-            reject(e)
-          }
-        })
-      },
-    )
-    req.on('error', (e: NodeJS.ErrnoException) =>
-      reject(
-        e.code === 'ENOENT' || e.code === 'ECONNREFUSED'
-          ? new Error(
-              `fuxi is not running on ${socketPath} (start it with fuxi-server, or see README "Operations")`,
-            )
-          : e,
-      ),
-    )
-    req.end(payload)
+async function post(
+  socketPath: string,
+  method: string,
+  body: object,
+): Promise<Record<string, unknown>> {
+  const reply = await callPlugin(socketPath, method, body).catch((e: NodeJS.ErrnoException) => {
+    throw e.code === 'ENOENT' || e.code === 'ECONNREFUSED'
+      ? new Error(
+          `fuxi is not running on ${socketPath} (start it with fuxi-server, or see README "Operations")`,
+        )
+      : e
   })
+  if (typeof reply.Err === 'string' && reply.Err) throw new Error(reply.Err)
+  return reply
 }
 
 main(process.argv.slice(2)).then(

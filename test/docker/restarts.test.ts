@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { DOCKER_SKIP, type DockerEnv, startDockerEnv } from '../support/docker-env.ts'
+import { DOCKER_SKIP, type DockerEnv, useDockerEnv } from '../support/docker-env.ts'
 import { TEST_IMAGE } from '../support/dockerd.ts'
 
 describe('through a real dockerd: restarts and concurrency', { skip: DOCKER_SKIP }, () => {
+  const getEnv = useDockerEnv(before, after)
   let env: DockerEnv
-  before(async () => {
-    env = await startDockerEnv()
-  })
-  after(async () => {
-    await env?.close()
+  before(() => {
+    env = getEnv()
   })
 
   it('fuxi restarted while a container holds a volume: the data path stays, the later unmount works', async () => {

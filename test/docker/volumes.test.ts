@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
-import { DOCKER_SKIP, type DockerEnv, startDockerEnv } from '../support/docker-env.ts'
+import { DOCKER_SKIP, type DockerEnv, useDockerEnv } from '../support/docker-env.ts'
 import { TEST_IMAGE } from '../support/dockerd.ts'
 
 describe('through a real dockerd: volume lifecycle', { skip: DOCKER_SKIP }, () => {
+  const getEnv = useDockerEnv(before, after)
   let env: DockerEnv
   const run = (...args: string[]) =>
     env.dockerd.docker(['run', '--rm', '--network', 'none', ...args])
-  before(async () => {
-    env = await startDockerEnv()
-  })
-  after(async () => {
-    await env?.close()
+  before(() => {
+    env = getEnv()
   })
 
   it('creates with and without options; ls and inspect show them with Status', async () => {

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
-import { request } from 'node:http'
 import { join } from 'node:path'
+import { callPlugin } from '../../src/protocol/client.ts'
 
 const ROOT = new URL('../..', import.meta.url).pathname
 
@@ -90,34 +90,6 @@ export class Daemon {
 
   /** POST like dockerd: no Content-Type, JSON body with a trailing newline. */
   call(method: string, body?: object): Promise<Record<string, unknown> & { Err?: string }> {
-    const payload = body === undefined ? '' : `${JSON.stringify(body)}\n`
-    return new Promise((resolve, reject) => {
-      const req = request(
-        {
-          socketPath: this.socket,
-          path: `/${method}`,
-          method: 'POST',
-          headers: {
-            Accept: 'application/vnd.docker.plugins.v1.2+json',
-            'Content-Length': Buffer.byteLength(payload),
-          },
-        },
-        (res) => {
-          let data = ''
-          res.on('data', (c) => {
-            data += String(c)
-          })
-          res.on('end', () => {
-            try {
-              resolve(JSON.parse(data))
-            } catch (e) {
-              reject(e)
-            }
-          })
-        },
-      )
-      req.on('error', reject)
-      req.end(payload)
-    })
+    return callPlugin(this.socket, method, body)
   }
 }

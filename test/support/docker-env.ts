@@ -47,3 +47,21 @@ export async function startDockerEnv(): Promise<DockerEnv> {
     },
   }
 }
+
+/** Registers before/after hooks for a suite; the returned getter gives the running env. */
+export function useDockerEnv(
+  before: (fn: () => Promise<void>) => void,
+  after: (fn: () => Promise<void>) => void,
+): () => DockerEnv {
+  let env: DockerEnv | undefined
+  before(async () => {
+    env = await startDockerEnv()
+  })
+  after(async () => {
+    await env?.close()
+  })
+  return () => {
+    if (!env) throw new Error('docker env not started')
+    return env
+  }
+}
