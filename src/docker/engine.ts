@@ -1,12 +1,16 @@
 import { request } from 'node:http'
 
-/** States in which a container holds its volume mounts. */
-const HOLDING_STATES = new Set(['running', 'paused', 'restarting'])
+/**
+ * States in which a container has released its volume mounts. Anything else (running, paused,
+ * restarting, and `created`, which a container is in while dockerd mounts its volumes at start)
+ * counts as holding them: dropping a live reference would unmount under a container.
+ */
+const RELEASED_STATES = new Set(['exited', 'dead'])
 const ENGINE_TIMEOUT_MS = 3_000
 
 /** The slice of the Docker Engine API the reconciler uses. */
 export interface DockerEngine {
-  /** Names of volumes mounted by containers that hold mounts now; undefined if the API is unreachable. */
+  /** Names of volumes that containers may hold mounted now; undefined if the API is unreachable. */
   volumesInUse(): Promise<Set<string> | undefined>
 }
 
@@ -23,7 +27,7 @@ export function createDockerEngine(socketPath: string): DockerEngine {
       const list = JSON.parse(body) as ContainerSummary[]
       const names = new Set<string>()
       for (const c of list) {
-        if (!HOLDING_STATES.has(c.State ?? '')) continue
+        if (RELEASED_STATES.has(c.State ?? '')) continue
         for (const m of c.Mounts ?? [])
           if (m.Type === 'volume' && m.Name && m.Driver !== 'local') names.add(m.Name)
       }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { readFile, unlink, writeFile } from 'node:fs/promises'
 import { VolumeStateError } from '../errors.ts'
 
@@ -8,7 +9,7 @@ import { VolumeStateError } from '../errors.ts'
 export async function acquirePidFile(path: string): Promise<() => Promise<void>> {
   const old = await readFile(path, 'utf8').catch(() => '')
   const pid = Number.parseInt(old, 10)
-  if (pid > 0 && pid !== process.pid && isAlive(pid))
+  if (pid > 0 && pid !== process.pid && isAlive(pid) && isFuxi(pid))
     throw new VolumeStateError(
       `another fuxi daemon (pid ${pid}) uses this state directory (${path}); stop it first`,
     )
@@ -16,6 +17,15 @@ export async function acquirePidFile(path: string): Promise<() => Promise<void>>
   return async () => {
     const now = await readFile(path, 'utf8').catch(() => '')
     if (Number.parseInt(now, 10) === process.pid) await unlink(path).catch(() => undefined)
+  }
+}
+
+/** A pid from a stale file may belong to an unrelated process by now. */
+function isFuxi(pid: number): boolean {
+  try {
+    return /fuxi/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))
+  } catch {
+    return true // cannot tell: be safe and refuse
   }
 }
 

@@ -93,3 +93,14 @@ describe('listening', () => {
     assert.match(await activate({ host: '127.0.0.1', port }), /VolumeDriver/)
   })
 })
+
+describe('daemon lock', () => {
+  it('takes over a pid file whose process is gone or is not fuxi', async (t) => {
+    const dir = await tmpDir(t)
+    const { mkdir } = await import('node:fs/promises')
+    await mkdir(`${dir}/state`, { recursive: true })
+    await writeFile(`${dir}/state/fuxi.pid`, '1\n') // pid 1 is alive but is not fuxi
+    const { app } = await buildApp(t, { dir })
+    assert.ok(app.volumes)
+  })
+})
