@@ -23,6 +23,30 @@ describe('volume service', () => {
     await assert.rejects(stat(`${dir}/state/local/w.img`), /ENOENT/)
   })
 
+  it('a create refused because of a foreign image file leaves that file untouched', async (t) => {
+    const { app, dir } = await buildApp(t)
+    const { mkdir, writeFile, readFile } = await import('node:fs/promises')
+    await mkdir(`${dir}/state/local`, { recursive: true })
+    await writeFile(`${dir}/state/local/theirs.img`, 'precious')
+    await assert.rejects(app.volumes.create('theirs', {}), /was not created by fuxi/)
+    assert.equal(await readFile(`${dir}/state/local/theirs.img`, 'utf8'), 'precious')
+    assert.equal(app.volumes.get('theirs'), undefined)
+    // nor does a reconcile after a crash in the middle of such a create
+    await app.volumes.save({
+      name: 'theirs',
+      provider: 'local',
+      createdAt: new Date().toISOString(),
+      options: {},
+      refs: {},
+      bootId: 'boot-1',
+      device: null,
+      phase: { kind: 'creating' },
+    })
+    await app.reconcile()
+    assert.equal(await readFile(`${dir}/state/local/theirs.img`, 'utf8'), 'precious')
+    assert.equal(app.volumes.get('theirs'), undefined)
+  })
+
   it('attaches once for concurrent mounts and detaches once after the last unmount', async (t) => {
     const { app, host } = await buildApp(t)
     const fake = host as FakeHost

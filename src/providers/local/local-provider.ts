@@ -125,6 +125,9 @@ export function createLocalProvider(
     },
 
     async remove(name) {
+      // Only what fuxi made: the metadata is written before the image and deleted after it, so an
+      // image without metadata is someone else's file and is never touched.
+      if (!(await readMeta(name))) return
       for (const dev of await host.loopDevicesFor(image(name))) await host.detachLoop(dev)
       await removeIfExists(image(name))
       await removeIfExists(metaFile(name))
