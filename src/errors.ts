@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'COMMAND_FAILED',
   'TIMEOUT',
   'CONFIG',
+  'OPENSTACK',
   'INTERNAL',
 ] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
@@ -81,6 +82,32 @@ export class CommandFailedError extends FuxiError {
     this.command = command
     this.exitCode = exitCode
     this.stderr = stderr
+  }
+}
+
+/** An OpenStack API answered with an error status, or could not be reached. */
+export class OpenStackHttpError extends FuxiError {
+  readonly service: string
+  readonly status: number | undefined
+  readonly requestId: string | undefined
+  constructor(
+    fields: {
+      service: string
+      method: string
+      url: string
+      status?: number
+      requestId?: string
+      detail: string
+    },
+    cause?: unknown,
+  ) {
+    const where = `${fields.service} ${fields.method} ${fields.url}`
+    const status = fields.status === undefined ? '' : ` (HTTP ${fields.status})`
+    const rid = fields.requestId ? ` [request ${fields.requestId}]` : ''
+    super('OPENSTACK', `${where} failed${status}: ${fields.detail}${rid}`, { cause })
+    this.service = fields.service
+    this.status = fields.status
+    this.requestId = fields.requestId
   }
 }
 

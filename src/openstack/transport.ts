@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { Agent as HttpAgent } from 'node:http'
+import { Agent } from 'node:https'
+import axios, { type AxiosInstance } from 'axios'
+import { OpenStackHttpError } from '../errors.ts'
+import type { Logger } from '../log.ts'
+
+export interface HttpRequest {
+  /** For messages and logs: keystone, volumev3, sharev2, compute. */
+  service: string
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE'
+  url: string
+  headers?: Record<string, string>
+  json?: unknown
+  /** Status codes that are answers, not errors (e.g. 300 from a version document, 404 on a probe). */
+  okStatuses?: readonly number[]
+}
+
+export interface HttpResponse {
+  status: number
+  headers: Readonly<Record<string, string>>
+  json: unknown
+  requestId: string
+}
+
+/** The slice of HTTP the OpenStack clients need. */
+export interface HttpTransport {
+  request(req: HttpRequest): Promise<HttpResponse>
+}
+
+export interface TlsOptions {
+  cafile?: string
+  certfile?: string
+  keyfile?: string
+  /** Skip certificate verification. Off unless configured. */
+  insecure?: boolean
+}
+
+export interface TransportOptions {
+  timeoutMs: number
+  tls?: TlsOptions
+  log: Logger
+  sleep?: (ms: number) => Promise<void>
+}
+
+/** Idempotent GETs are retried on 5xx and connection resets with this backoff; nothing else is. */
+export const GET_RETRY_DELAYS_MS = [200, 600, 1500] as const
+const RETRYABLE_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EAI_AGAIN',
+])
+
+/** axios with keep-alive, a per-request timeout, a request id on every call, typed errors. */
+export function createTransport(opts: TransportOptions): HttpTransport {
+  const tls = opts.tls ?? {}
+  const client: AxiosInstance = axios.create({
+    timeout: opts.timeoutMs,
+    validateStatus: () => true,
+    maxRedirects: 0,
+    httpAgent: new HttpAgent({ keepAlive: true }),
+    httpsAgent: new Agent({
+      keepAlive: true,
+      rejectUnauthorized: !tls.insecure,
+      ca: tls.cafile ? readFileSync(tls.cafile) : undefined,
+      cert: tls.certfile ? readFileSync(tls.certfile) : undefined,
+      key: tls.keyfile ? readFileSync(tls.keyfile) : undefined,
+    }),
+    transitional: { clarifyTimeoutError: true },
+  })
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
+
+  const once = async (req: HttpRequest, requestId: string): Promise<HttpResponse> => {
+    const t0 = performance.now()
+    try {
+      const res = await client.request({
+        method: req.method,
+        url: req.url,
+        data: req.json === undefined ? undefined : JSON.stringify(req.json),
+        headers: {
+          Accept: 'application/json',
+          ...(req.json === undefined ? {} : { 'Content-Type': 'application/json' }),
+          'X-OpenStack-Request-Id': requestId,
+          ...req.headers,
+        },
+        responseType: 'text',
+        transformResponse: (x: unknown) => x,
+      })
+      const headers: Record<string, string> = {}
+      for (const [k, v] of Object.entries(res.headers))
+        if (typeof v === 'string') headers[k.toLowerCase()] = v
+      const serverId =
+        headers['x-openstack-request-id'] ?? headers['x-compute-request-id'] ?? requestId
+      const text = typeof res.data === 'string' ? res.data : ''
+      let json: unknown = null
+      if (text) {
+        try {
+          json = JSON.parse(text)
+        } catch {
+          json = null
+        }
+      }
+      opts.log.debug(
+        {
+          service: req.service,
+          method: req.method,
+          url: req.url,
+          status: res.status,
+          requestId: serverId,
+          ms: Math.round(performance.now() - t0),
+        },
+        'openstack call',
+      )
+      const ok = (res.status >= 200 && res.status < 300) || req.okStatuses?.includes(res.status)
+      if (!ok)
+        throw new OpenStackHttpError({
+          service: req.service,
+          method: req.method,
+          url: req.url,
+          status: res.status,
+          requestId: serverId,
+          detail: errorDetail(json, text),
+        })
+      return { status: res.status, headers, json, requestId: serverId }
+    } catch (e) {
+      if (e instanceof OpenStackHttpError) throw e
+      const code = (e as { code?: string }).code
+      throw new OpenStackHttpError(
+        {
+          service: req.service,
+          method: req.method,
+          url: req.url,
+          requestId,
+          detail: transportDetail(code, e, opts.timeoutMs),
+        },
+        e,
+      )
+    }
+  }
+
+  return {
+    async request(req) {
+      const requestId = `req-${randomUUID()}`
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await once(req, requestId)
+        } catch (e) {
+          const delay = GET_RETRY_DELAYS_MS[attempt]
+          if (req.method !== 'GET' || delay === undefined || !retryable(e)) throw e
+          opts.log.warn(
+            { service: req.service, url: req.url, err: (e as Error).message, retryInMs: delay },
+            'retrying GET',
+          )
+          await sleep(delay)
+        }
+      }
+    },
+  }
+}
+
+function retryable(e: unknown): boolean {
+  if (!(e instanceof OpenStackHttpError)) return false
+  if (e.status !== undefined) return e.status >= 500
+  return RETRYABLE_CODES.has((e.cause as { code?: string } | undefined)?.code ?? '')
+}
+
+/** OpenStack error bodies: {"itemNotFound": {"code", "message"}}, {"error": {"message"}}, ... */
+export function errorDetail(json: unknown, text: string): string {
+  if (json && typeof json === 'object') {
+    for (const v of Object.values(json as Record<string, unknown>)) {
+      if (v && typeof v === 'object' && typeof (v as { message?: unknown }).message === 'string')
+        return (v as { message: string }).message
+    }
+  }
+  return text.trim().slice(0, 300) || 'no error message in the response'
+}
+
+function transportDetail(code: string | undefined, e: unknown, timeoutMs: number): string {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused: is the endpoint URL right and the service up?'
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host name does not resolve: check the URL in the config or the service catalog'
+    case 'ETIMEDOUT':
+    case 'ECONNABORTED':
+      return `no answer within ${timeoutMs} ms`
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'CERT_HAS_EXPIRED':
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return `TLS certificate not trusted (${code}): set cafile to the CA bundle that signed it`
+    default:
+      return `${code ? `${code}: ` : ''}${(e as Error).message}`
+  }
+}
