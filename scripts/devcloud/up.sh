@@ -1,0 +1,141 @@
+#!/bin/sh
+# Starts a real Keystone v3 (+ Cinder v3 + Manila v2, as they are added) from Debian packages on
+# 127.0.0.1 for fuxi's cloud tier. Idempotent: on a machine where it already runs, it only checks.
+# Writes $DC/openrc (admin) and $DC/openrc-demo (non-admin). Stop with scripts/devcloud/down.sh.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+mkdir -p "$DC" "$RUN" "$LOG"
+
+# ---- packages (postinst must not start services: no systemd here)
+pkgs="keystone cinder-api cinder-scheduler cinder-volume manila-api manila-scheduler manila-common rabbitmq-server mariadb-server python3-openstackclient python3-cinderclient python3-manilaclient uwsgi-core uwsgi-plugin-python3"
+missing=""
+for p in $pkgs; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  log "installing:$missing"
+  debconf-set-selections "$here/preseed.txt"
+  created_policy=0
+  [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; created_policy=1; }
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing > "$LOG/apt.log" 2>&1
+  [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+fi
+
+# ---- MariaDB: unix socket only
+if ! pid_alive mysqld; then
+  if [ ! -d "$DC/mysql/mysql" ]; then
+    log "initialising MariaDB"
+    mkdir -p "$DC/mysql"; chown mysql:mysql "$DC/mysql"
+    mariadb-install-db --user=mysql --datadir="$DC/mysql" --auth-root-authentication-method=socket > "$LOG/mysql-init.log" 2>&1
+  fi
+  chown mysql:mysql "$RUN"
+  start_bg mysqld /usr/sbin/mariadbd --user=mysql --datadir="$DC/mysql" --socket="$MYSQL_SOCK" --skip-networking --pid-file="$RUN/mysqld.real.pid" --character-set-server=utf8mb3 --collation-server=utf8mb3_general_ci
+fi
+wait_for MariaDB 60 mariadb --socket="$MYSQL_SOCK" -e 'select 1'
+for db in cinder manila; do
+  mariadb --socket="$MYSQL_SOCK" -e "CREATE DATABASE IF NOT EXISTS $db CHARACTER SET utf8 COLLATE utf8_general_ci; CREATE USER IF NOT EXISTS '$db'@'localhost' IDENTIFIED BY '$DB_PASSWORD'; GRANT ALL ON $db.* TO '$db'@'localhost';"
+done
+
+# ---- RabbitMQ on loopback
+if ! pid_alive rabbitmq; then
+  log "starting RabbitMQ"
+  mkdir -p "$DC/rabbitmq/log"; chown -R rabbitmq:rabbitmq "$DC/rabbitmq"
+  printf 'listeners.tcp.default = 127.0.0.1:5672\nloopback_users.guest = true\n' > "$DC/rabbitmq/rabbitmq.conf"
+  chown rabbitmq:rabbitmq "$DC/rabbitmq/rabbitmq.conf"
+  epmd -address 127.0.0.1 -daemon
+  start_bg rabbitmq env HOME="$DC/rabbitmq" RABBITMQ_NODENAME=rabbit@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+    RABBITMQ_CONFIG_FILE="$DC/rabbitmq/rabbitmq" RABBITMQ_MNESIA_BASE="$DC/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$DC/rabbitmq/log" \
+    RABBITMQ_PID_FILE="$RUN/rabbitmq.real.pid" /usr/sbin/rabbitmq-server
+fi
+wait_for RabbitMQ 90 env HOME="$DC/rabbitmq" RABBITMQ_NODENAME=rabbit@localhost rabbitmqctl -n rabbit@localhost status
+
+log "MariaDB and RabbitMQ are up"
+
+# ---- Keystone (SQLite, fernet tokens, dict cache) under uwsgi with an HTTP/1.1 socket
+KS=$DC/keystone
+mkdir -p "$KS"
+cat > "$KS/keystone.conf" <<CONF
+[DEFAULT]
+log_dir = $LOG
+[database]
+connection = sqlite:///$KS/keystone.db
+[cache]
+enabled = true
+backend = oslo_cache.dict
+[identity]
+password_hash_rounds = 4
+[token]
+expiration = ${FUXI_DEVCLOUD_TOKEN_TTL:-3600}
+[fernet_tokens]
+key_repository = $KS/fernet-keys
+[credential]
+key_repository = $KS/credential-keys
+CONF
+ksm() { keystone-manage --config-file "$KS/keystone.conf" "$@"; }
+if [ ! -f "$KS/bootstrapped" ]; then
+  log "bootstrapping Keystone"
+  ksm db_sync > "$LOG/keystone-manage.log" 2>&1
+  ksm fernet_setup --keystone-user root --keystone-group root >> "$LOG/keystone-manage.log" 2>&1
+  ksm credential_setup --keystone-user root --keystone-group root >> "$LOG/keystone-manage.log" 2>&1
+  ksm bootstrap --bootstrap-password "$OS_ADMIN_PASSWORD" --bootstrap-region-id RegionOne \
+    --bootstrap-admin-url http://127.0.0.1:5000/v3 --bootstrap-public-url http://127.0.0.1:5000/v3 \
+    --bootstrap-internal-url http://127.0.0.1:5000/v3 >> "$LOG/keystone-manage.log" 2>&1
+  touch "$KS/bootstrapped"
+fi
+if ! pid_alive keystone; then
+  log "starting Keystone"
+  start_bg keystone env OS_KEYSTONE_CONFIG_FILES="$KS/keystone.conf" uwsgi --plugin python3 \
+    --http11-socket 127.0.0.1:5000 --wsgi-file /usr/bin/keystone-wsgi-public --processes 1 --threads 32 \
+    --master --die-on-term --lazy-apps --buffer-size 65535 --need-app
+fi
+wait_for Keystone 60 $PY -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5000/v3')"
+log "Keystone is up on http://127.0.0.1:5000/v3"
+
+# ---- identity: service users, a non-admin user (+ application credential), catalog
+cat > "$DC/openrc" <<RC
+export OS_AUTH_URL=http://127.0.0.1:5000/v3
+export OS_IDENTITY_API_VERSION=3
+export OS_USERNAME=admin
+export OS_PASSWORD=$OS_ADMIN_PASSWORD
+export OS_PROJECT_NAME=admin
+export OS_USER_DOMAIN_NAME=Default
+export OS_PROJECT_DOMAIN_NAME=Default
+export OS_REGION_NAME=RegionOne
+RC
+sed -e 's/OS_USERNAME=admin/OS_USERNAME=demo/' -e "s/OS_PASSWORD=.*/OS_PASSWORD=$SERVICE_PASSWORD/" \
+    -e 's/OS_PROJECT_NAME=admin/OS_PROJECT_NAME=demo/' "$DC/openrc" > "$DC/openrc-demo"
+if [ ! -f "$KS/identity-done" ]; then
+  log "creating projects, users, roles and catalog entries"
+  (
+    . "$DC/openrc"
+    os() { openstack "$@" > /dev/null; }
+    os project create --or-show --domain default service
+    os project create --or-show --domain default demo
+    os role create --or-show service
+    for u in cinder manila; do
+      os user create --or-show --domain default --project service --password "$SERVICE_PASSWORD" "$u"
+      os role add --project service --user "$u" admin
+      os role add --project service --user "$u" service
+    done
+    os user create --or-show --domain default --project demo --password "$SERVICE_PASSWORD" demo
+    os role add --project demo --user demo member
+    add_service() { # type name url
+      openstack service show "$1" > /dev/null 2>&1 || os service create --name "$2" "$1"
+      for i in public internal admin; do
+        openstack endpoint list --service "$1" --interface "$i" -f value -c ID | grep -q . ||
+          os endpoint create --region RegionOne "$1" "$i" "$3"
+      done
+    }
+    add_service volumev3 cinderv3 'http://127.0.0.1:8776/v3/%(project_id)s'
+    add_service sharev2 manilav2 'http://127.0.0.1:8786/v2/%(project_id)s'
+    add_service image glance 'http://127.0.0.1:9292' # placeholder: the volume CLI insists on one
+  )
+  (
+    . "$DC/openrc-demo"
+    openstack application credential show fuxi-demo > /dev/null 2>&1 || \
+      openstack application credential create fuxi-demo -f shell -c id -c secret > "$KS/app-credential"
+  )
+  touch "$KS/identity-done"
+fi
+log "identity ready: $DC/openrc (admin), $DC/openrc-demo (non-admin), $KS/app-credential"
