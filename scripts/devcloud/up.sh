@@ -139,3 +139,60 @@ if [ ! -f "$KS/identity-done" ]; then
   touch "$KS/identity-done"
 fi
 log "identity ready: $DC/openrc (admin), $DC/openrc-demo (non-admin), $KS/app-credential"
+
+# ---- Cinder v3 with the loop-backed test driver (scripts/devcloud/fuxi_devcloud/cinder_loop.py)
+CI=$DC/cinder
+mkdir -p "$CI/volumes" "$CI/lock"
+cat > "$CI/cinder.conf" <<CONF
+[DEFAULT]
+state_path = $CI
+log_dir = $LOG
+my_ip = 127.0.0.1
+transport_url = rabbit://guest:guest@127.0.0.1:5672/
+auth_strategy = keystone
+api_paste_config = /etc/cinder/api-paste.ini
+osapi_volume_listen = 127.0.0.1
+osapi_volume_listen_port = 8776
+osapi_volume_workers = 1
+enabled_backends = loop
+default_volume_type = default
+[database]
+connection = mysql+pymysql://cinder:$DB_PASSWORD@localhost/cinder?unix_socket=$MYSQL_SOCK
+[keystone_authtoken]
+www_authenticate_uri = http://127.0.0.1:5000
+auth_url = http://127.0.0.1:5000
+auth_type = password
+username = cinder
+password = $SERVICE_PASSWORD
+user_domain_name = Default
+project_name = service
+project_domain_name = Default
+[oslo_concurrency]
+lock_path = $CI/lock
+[loop]
+volume_driver = fuxi_devcloud.cinder_loop.LoopVolumeDriver
+volume_backend_name = loop
+loop_volumes_dir = $CI/volumes
+CONF
+cinder_env() { env PYTHONPATH="$here" "$@"; }
+if [ ! -f "$CI/db-synced" ]; then
+  log "creating the Cinder database"
+  cinder_env cinder-manage --config-file "$CI/cinder.conf" db sync > "$LOG/cinder-manage.log" 2>&1
+  touch "$CI/db-synced"
+fi
+for svc in cinder-api cinder-scheduler cinder-volume; do
+  pid_alive "$svc" || { log "starting $svc"; start_bg "$svc" env PYTHONPATH="$here" "/usr/bin/$svc" --config-file "$CI/cinder.conf"; }
+done
+wait_for cinder-api 60 $PY -c "import urllib.request, urllib.error
+try: urllib.request.urlopen('http://127.0.0.1:8776/')
+except urllib.error.HTTPError as e: assert e.code == 300"
+if [ ! -f "$CI/types-done" ]; then
+  (
+    . "$DC/openrc"
+    openstack volume type show default > /dev/null 2>&1 || openstack volume type create default > /dev/null
+    openstack volume type show multiattach > /dev/null 2>&1 ||
+      openstack volume type create --property multiattach="<is> True" multiattach > /dev/null
+  )
+  touch "$CI/types-done"
+fi
+log "Cinder is up on http://127.0.0.1:8776/v3"
