@@ -8,7 +8,7 @@ export interface Sample {
   response: { status: number; headers: Record<string, string>; json: unknown }
 }
 
-const SAMPLES = new URL('../../../shared/reference/openstack-samples/', import.meta.url)
+const SAMPLES = new URL('../fixtures/openstack-samples/', import.meta.url)
 
 export function loadSample(name: string): Sample {
   return JSON.parse(readFileSync(new URL(`${name}.json`, SAMPLES), 'utf8')) as Sample
