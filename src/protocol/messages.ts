@@ -3,13 +3,6 @@ import { InvalidRequestError } from '../errors.ts'
 /** Docker VolumeDriver protocol, as dockerd 20.10 speaks it (see shared/reference). */
 export const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1+json'
 
-export interface NameRequest {
-  Name: unknown
-}
-export interface MountRequest extends NameRequest {
-  ID: unknown
-}
-
 /** The request body must be a JSON object (dockerd always sends one; `{}` for an empty body). */
 export function asObject(body: unknown): Record<string, unknown> {
   if (body === null || typeof body !== 'object' || Array.isArray(body))
