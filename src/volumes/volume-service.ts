@@ -87,7 +87,7 @@ export class VolumeService {
         device: null,
         phase: { kind: 'creating' },
       }
-      await this.#save(rec)
+      await this.save(rec)
       try {
         const backend = await provider.create(name, options)
         rec = {
@@ -96,12 +96,12 @@ export class VolumeService {
           options: backend.options,
           phase: { kind: 'idle' },
         }
-        await this.#save(rec)
+        await this.save(rec)
       } catch (err) {
         await provider
           .remove(name)
           .catch((e: unknown) => log.error({ err: e }, 'rollback of create failed'))
-        await this.#forget(name)
+        await this.forget(name)
         log.warn({ err, ms: ms(t0), outcome: 'error' }, 'create failed; rolled back')
         throw err
       }
@@ -118,15 +118,15 @@ export class VolumeService {
         throw new VolumeInUseError(
           `volume "${name}" is mounted by ${n} container mount(s) on this host; stop the containers using it, then remove it`,
         )
-      const provider = this.#provider(rec)
+      const provider = this.providerOf(rec)
       const log = this.#log('remove', name, rec.provider)
       const t0 = performance.now()
-      await this.#save({ ...rec, phase: { kind: 'removing' } })
+      await this.save({ ...rec, phase: { kind: 'removing' } })
       // A device still recorded means an unmount failed earlier: finish it first.
       if (rec.device !== null)
-        await provider.unmount(name, this.#mountpoint(rec), this.#ctx(rec, log))
+        await provider.unmount(name, this.mountpointOf(rec), this.context(rec, log))
       await provider.remove(name)
-      await this.#forget(name)
+      await this.forget(name)
       log.info({ ms: ms(t0), outcome: 'ok' }, 'volume removed')
     })
   }
@@ -137,27 +137,27 @@ export class VolumeService {
     const mountId = validateMountId(id)
     return this.#d.locks.withLock(name, async () => {
       let rec = this.#require(name)
-      const provider = this.#provider(rec)
-      const mp = this.#mountpoint(rec)
+      const provider = this.providerOf(rec)
+      const mp = this.mountpointOf(rec)
       const log = this.#log('mount', name, rec.provider).child({ mountId })
       const t0 = performance.now()
       const first = totalRefs(rec.refs) === 0
-      rec = await this.#save({
+      rec = await this.save({
         ...rec,
         phase: { kind: 'mounting', step: 'attaching', id: mountId },
       })
       let device: string
       try {
-        device = await provider.mount(name, mp, this.#ctx(rec, log))
+        device = await provider.mount(name, mp, this.context(rec, log))
       } catch (err) {
         // dockerd never sends Unmount for a failed Mount: undo our own partial work now.
         if (first)
           await provider
-            .unmount(name, mp, this.#ctx(rec, log))
+            .unmount(name, mp, this.context(rec, log))
             .catch((e: unknown) =>
               log.error({ err: e }, 'rollback of failed mount incomplete; reconcile will retry'),
             )
-        await this.#save({
+        await this.save({
           ...this.#require(name),
           phase: { kind: 'idle' },
           device: first ? null : rec.device,
@@ -166,7 +166,7 @@ export class VolumeService {
         throw err
       }
       this.#d.fault?.('mount:before-commit')
-      rec = await this.#save({
+      rec = await this.save({
         ...this.#require(name),
         refs: addRef(rec.refs, mountId),
         bootId: this.#d.bootId,
@@ -193,24 +193,24 @@ export class VolumeService {
       if (!released) return log.info({ outcome: 'noop' }, 'unknown mount ID: nothing to do')
       const t0 = performance.now()
       if (totalRefs(refs) > 0) {
-        await this.#save({ ...rec, refs })
+        await this.save({ ...rec, refs })
         return log.info(
           { refs: totalRefs(refs), ms: ms(t0), outcome: 'ok' },
           'reference released; still mounted',
         )
       }
-      const pending = await this.#save({ ...rec, refs, phase: { kind: 'unmounting' } })
+      const pending = await this.save({ ...rec, refs, phase: { kind: 'unmounting' } })
       this.#d.fault?.('unmount:before-work')
       try {
-        await this.#provider(rec).unmount(name, this.#mountpoint(rec), this.#ctx(pending, log))
+        await this.providerOf(rec).unmount(name, this.mountpointOf(rec), this.context(pending, log))
       } catch (err) {
         // The reference is gone either way (dockerd would otherwise count it twice on retry);
         // the device stays recorded so the reconciler finishes the job.
-        await this.#save({ ...pending, phase: { kind: 'idle' } })
+        await this.save({ ...pending, phase: { kind: 'idle' } })
         log.error({ err, ms: ms(t0), outcome: 'error' }, 'unmount failed')
         throw err
       }
-      await this.#save({ ...pending, device: null, phase: { kind: 'idle' } })
+      await this.save({ ...pending, device: null, phase: { kind: 'idle' } })
       log.info({ ms: ms(t0), outcome: 'ok' }, 'volume unmounted and detached')
     })
   }
@@ -237,43 +237,28 @@ export class VolumeService {
     return this.#d.providers
   }
 
-  // ---- internals shared with the reconciler ------------------------------------------------
+  // ---- also used by the reconciler -------------------------------------------------------
 
-  /** Persist then publish a record (journal first, so memory never runs ahead of disk). */
-  async save(rec: VolumeRecord): Promise<VolumeRecord> {
-    return this.#save(rec)
-  }
-  async forget(name: string): Promise<void> {
-    return this.#forget(name)
-  }
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     return this.#d.locks.withLock(name, fn)
-  }
-  providerOf(rec: VolumeRecord): VolumeProvider {
-    return this.#provider(rec)
-  }
-  mountpointOf(rec: VolumeRecord): string {
-    return this.#mountpoint(rec)
-  }
-  context(rec: VolumeRecord, log: Logger, interruptedAt?: MountStep): OpContext {
-    return this.#ctx(rec, log, interruptedAt)
   }
   get bootId(): string {
     return this.#d.bootId
   }
 
-  async #save(rec: VolumeRecord): Promise<VolumeRecord> {
+  /** Persist then publish a record (journal first, so memory never runs ahead of disk). */
+  async save(rec: VolumeRecord): Promise<VolumeRecord> {
     await this.#d.journal.write(rec)
     this.#records.set(rec.name, rec)
     return rec
   }
 
-  async #forget(name: string): Promise<void> {
+  async forget(name: string): Promise<void> {
     await this.#d.journal.remove(name)
     this.#records.delete(name)
   }
 
-  #ctx(rec: VolumeRecord, log: Logger, interruptedAt?: MountStep): OpContext {
+  context(rec: VolumeRecord, log: Logger, interruptedAt?: MountStep): OpContext {
     return {
       log,
       interruptedAt,
@@ -285,7 +270,7 @@ export class VolumeService {
             current.phase.kind === 'mounting'
               ? { ...current.phase, step }
               : { kind: 'mounting', step, id: '' }
-          await this.#save({ ...current, phase })
+          await this.save({ ...current, phase })
         }
         this.#d.fault?.(`mount:${step}`)
       },
@@ -303,7 +288,7 @@ export class VolumeService {
     return p
   }
 
-  #provider(rec: VolumeRecord): VolumeProvider {
+  providerOf(rec: VolumeRecord): VolumeProvider {
     const p = this.#providers.get(rec.provider)
     if (!p)
       throw new VolumeExistsError(
@@ -318,27 +303,31 @@ export class VolumeService {
     return rec
   }
 
-  #mountpoint(rec: VolumeRecord): string {
+  mountpointOf(rec: VolumeRecord): string {
     return mountpointFor(this.#d.volumeDir, rec.provider, rec.name)
   }
 
   #view(rec: VolumeRecord): VolumeView {
     const provider = this.#providers.get(rec.provider)
     const mounted = rec.device !== null
+    const mountpoint = this.mountpointOf(rec)
     return {
       name: rec.name,
-      mountpoint: mounted ? this.#mountpoint(rec) : '',
+      mountpoint: mounted ? mountpoint : '',
       createdAt: rec.createdAt,
-      status: {
-        provider: rec.provider,
-        ...rec.options,
-        ...provider?.describe(rec.name),
-        mounted,
-        device: rec.device ?? undefined,
-        mountpoint: this.#mountpoint(rec),
-        refs: totalRefs(rec.refs),
-        mount_ids: Object.keys(rec.refs).length,
-        phase: rec.phase.kind,
+      // Built only when asked for (Get, inspect); List sends names and mountpoints alone.
+      get status() {
+        return {
+          provider: rec.provider,
+          ...rec.options,
+          ...provider?.describe(rec.name),
+          mounted,
+          device: rec.device ?? undefined,
+          mountpoint,
+          refs: totalRefs(rec.refs),
+          mount_ids: Object.keys(rec.refs).length,
+          phase: rec.phase.kind,
+        }
       },
     }
   }

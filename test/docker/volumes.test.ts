@@ -1,32 +1,20 @@
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { DOCKER_SKIP, type DockerEnv, useDockerEnv } from '../support/docker-env.ts'
-import { TEST_IMAGE } from '../support/dockerd.ts'
 
 describe('through a real dockerd: volume lifecycle', { skip: DOCKER_SKIP }, () => {
   const getEnv = useDockerEnv(before, after)
   let env: DockerEnv
-  const run = (...args: string[]) =>
-    env.dockerd.docker(['run', '--rm', '--network', 'none', ...args])
   before(() => {
     env = getEnv()
   })
 
   it('creates with and without options; ls and inspect show them with Status', async () => {
-    const d = env.dockerd
-    await d.ok(['volume', 'create', '-d', env.driver, 'plain'])
-    await d.ok(['volume', 'create', '-d', env.driver, '-o', 'size=2', '-o', 'fstype=xfs', 'sized'])
-    const ls = await d.ok([
-      'volume',
-      'ls',
-      '--filter',
-      `driver=${env.driver}`,
-      '--format',
-      '{{.Name}}',
-    ])
-    assert.deepEqual(ls.split('\n').sort(), ['plain', 'sized'])
-    const [info] = JSON.parse(await d.ok(['volume', 'inspect', 'sized']))
+    await env.createVolume('plain')
+    await env.createVolume('sized', 'size=2', 'fstype=xfs')
+    assert.deepEqual(await env.listVolumes(), ['plain', 'sized'])
+    const [info] = JSON.parse(await env.dockerd.ok(['volume', 'inspect', 'sized']))
     assert.equal(info.Driver, env.driver)
     assert.equal(info.Status.provider, 'local')
     assert.equal(info.Status.size, '2')
@@ -37,17 +25,10 @@ describe('through a real dockerd: volume lifecycle', { skip: DOCKER_SKIP }, () =
   })
 
   it('a container writes and a second container reads', async () => {
-    await env.dockerd.ok(['volume', 'create', '-d', env.driver, 'share'])
-    const w = await run(
-      '-v',
-      'share:/data',
-      TEST_IMAGE,
-      'sh',
-      '-c',
-      'echo hello-fuxi > /data/msg && sync',
-    )
+    await env.createVolume('share')
+    const w = await env.runOnce('share', 'sh', '-c', 'echo hello-fuxi > /data/msg && sync')
     assert.equal(w.code, 0, w.stderr)
-    const r = await run('-v', 'share:/data', TEST_IMAGE, 'cat', '/data/msg')
+    const r = await env.runOnce('share', 'cat', '/data/msg')
     assert.equal(r.stdout.trim(), 'hello-fuxi')
     assert.deepEqual(
       env.leaks(),
@@ -58,29 +39,9 @@ describe('through a real dockerd: volume lifecycle', { skip: DOCKER_SKIP }, () =
 
   it('two containers on one volume: stopping one leaves the other working; docker cp does not unmount', async () => {
     const d = env.dockerd
-    await d.ok(['volume', 'create', '-d', env.driver, 'duo'])
-    const a = await d.ok([
-      'run',
-      '-d',
-      '--network',
-      'none',
-      '-v',
-      'duo:/data',
-      TEST_IMAGE,
-      'sleep',
-      '600',
-    ])
-    const b = await d.ok([
-      'run',
-      '-d',
-      '--network',
-      'none',
-      '-v',
-      'duo:/data',
-      TEST_IMAGE,
-      'sleep',
-      '600',
-    ])
+    await env.createVolume('duo')
+    const a = await env.runDetached('duo', 'sleep', '600')
+    const b = await env.runDetached('duo', 'sleep', '600')
     await d.ok(['exec', a, 'sh', '-c', 'echo from-a > /data/a'])
     // docker cp into the running container mounts and unmounts with the container's own ID
     await d.ok(['cp', `${process.cwd()}/package.json`, `${b}:/data/copied.json`])
@@ -101,19 +62,8 @@ describe('through a real dockerd: volume lifecycle', { skip: DOCKER_SKIP }, () =
 
   it('rm while in use is refused and keeps the data; rm after use removes everything', async () => {
     const d = env.dockerd
-    await d.ok(['volume', 'create', '-d', env.driver, 'busy'])
-    const c = await d.ok([
-      'run',
-      '-d',
-      '--network',
-      'none',
-      '-v',
-      'busy:/data',
-      TEST_IMAGE,
-      'sh',
-      '-c',
-      'echo keep > /data/k; sleep 600',
-    ])
+    await env.createVolume('busy')
+    const c = await env.runDetached('busy', 'sh', '-c', 'echo keep > /data/k; sleep 600')
     const rm1 = await d.docker(['volume', 'rm', 'busy'])
     assert.notEqual(rm1.code, 0)
     assert.match(rm1.stderr, /volume is in use/)
@@ -153,16 +103,8 @@ describe('through a real dockerd: volume lifecycle', { skip: DOCKER_SKIP }, () =
       assert.notEqual(r.code, 0, args.join(' '))
       assert.match(r.stderr, re, args.join(' '))
     }
-    const ls = await d.ok([
-      'volume',
-      'ls',
-      '--filter',
-      `driver=${env.driver}`,
-      '--format',
-      '{{.Name}}',
-    ])
+    const ls = (await env.listVolumes()).join('\n')
     assert.ok(!/bad|a\.\.b|\$\(id\)|xxxx/.test(ls), ls)
-    const { readdirSync } = await import('node:fs')
     assert.ok(!readdirSync(`${env.dir}/state/local`).some((f) => f.startsWith('bad')))
   })
 })

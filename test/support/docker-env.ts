@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { Daemon } from './daemon.ts'
-import { Dockerd } from './dockerd.ts'
+import { Dockerd, type DockerResult, TEST_IMAGE } from './dockerd.ts'
 import { cleanupUnder, leaksUnder } from './host-cleanup.ts'
 
 export const DOCKER_SKIP =
@@ -19,6 +19,14 @@ export interface DockerEnv {
   driver: string
   dir: string
   leaks(): { mounts: string[]; loops: string[] }
+  /** `docker volume create -d <driver> [-o k=v ...] name`. */
+  createVolume(name: string, ...opts: string[]): Promise<string>
+  /** Names of this driver's volumes, sorted. */
+  listVolumes(): Promise<string[]>
+  /** `docker run --rm` of the test image with `volume` at /data. */
+  runOnce(volume: string, ...cmd: string[]): Promise<DockerResult>
+  /** `docker run -d` of the test image with `volume` at /data; returns the container id. */
+  runDetached(volume: string, ...cmd: string[]): Promise<string>
   close(): Promise<void>
 }
 
@@ -39,6 +47,26 @@ export async function startDockerEnv(): Promise<DockerEnv> {
     driver,
     dir,
     leaks: () => leaksUnder(dir),
+    createVolume: (name, ...opts) =>
+      dockerd.ok(['volume', 'create', '-d', driver, ...opts.flatMap((o) => ['-o', o]), name]),
+    listVolumes: async () =>
+      (await dockerd.ok(['volume', 'ls', '--filter', `driver=${driver}`, '--format', '{{.Name}}']))
+        .split('\n')
+        .filter(Boolean)
+        .sort(),
+    runOnce: (volume, ...cmd) =>
+      dockerd.docker([
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '-v',
+        `${volume}:/data`,
+        TEST_IMAGE,
+        ...cmd,
+      ]),
+    runDetached: (volume, ...cmd) =>
+      dockerd.ok(['run', '-d', '--network', 'none', '-v', `${volume}:/data`, TEST_IMAGE, ...cmd]),
     async close() {
       await dockerd.stop()
       await fuxi.stop()

@@ -121,6 +121,24 @@ describe('keystone v3 auth', () => {
   })
 })
 
+/** A session as admin against a sample server at `base`. */
+function sessionFor(base_: string, password: string, region: string): Session {
+  return new Session({
+    section: 'cinder',
+    auth: {
+      ...base(),
+      auth_url: `${base_}/v3`,
+      username: 'admin',
+      password,
+      project_name: 'admin',
+    },
+    region,
+    interface: 'public',
+    transport: createTransport({ timeoutMs: 2000, log: memoryLogger().log }),
+    log: memoryLogger().log,
+  })
+}
+
 describe('keystone session', () => {
   async function cloud(
     t: Parameters<typeof sampleServer>[0],
@@ -143,20 +161,7 @@ describe('keystone session', () => {
       res.writeHead(200, { 'Content-Type': 'application/json' })
       res.end(JSON.stringify({ token: req.headers['x-auth-token'], url: req.url }))
     })
-    const session = new Session({
-      section: 'cinder',
-      auth: {
-        ...base(),
-        auth_url: `${srv.base}/v3`,
-        username: 'admin',
-        password: 'admin',
-        project_name: 'admin',
-      },
-      region: 'RegionOne',
-      interface: 'public',
-      transport: createTransport({ timeoutMs: 2000, log: memoryLogger().log }),
-      log: memoryLogger().log,
-    })
+    const session = sessionFor(srv.base, 'admin', 'RegionOne')
     return { srv, session }
   }
 
@@ -194,20 +199,7 @@ describe('keystone session', () => {
   it('says what to check when Keystone refuses the credentials', async (t) => {
     const bad = loadSample('keystone-04-auth-tokens-bad-password')
     const srv = await sampleServer(t, (_req, res) => replay(res, bad))
-    const session = new Session({
-      section: 'cinder',
-      auth: {
-        ...base(),
-        auth_url: `${srv.base}/v3`,
-        username: 'admin',
-        password: 'wrong',
-        project_name: 'admin',
-      },
-      region: '',
-      interface: 'public',
-      transport: createTransport({ timeoutMs: 2000, log: memoryLogger().log }),
-      log: memoryLogger().log,
-    })
+    const session = sessionFor(srv.base, 'wrong', '')
     await assert.rejects(
       session.token(),
       /HTTP 401\): authentication refused: check \[cinder\] username\/user_id, password/,

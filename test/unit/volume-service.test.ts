@@ -142,6 +142,15 @@ describe('volume service', () => {
 })
 
 describe('reconciler', () => {
+  /** A daemon that created volume v, mounted it with ID A and stopped (the mount stays). */
+  async function stoppedWithMount(t: Parameters<typeof buildApp>[0]) {
+    const first = await buildApp(t)
+    await first.app.volumes.create('v', {})
+    await first.app.volumes.mount('v', 'A')
+    await first.app.close()
+    return { dir: first.dir, host: first.host as FakeHost }
+  }
+
   async function restart(
     t: Parameters<typeof buildApp>[0],
     dir: string,
@@ -152,11 +161,8 @@ describe('reconciler', () => {
   }
 
   it('voids references from before a host reboot and re-mounts nothing', async (t) => {
-    const first = await buildApp(t)
-    const host = first.host as FakeHost
-    await first.app.volumes.create('v', {})
-    await first.app.volumes.mount('v', 'A')
-    await first.app.close()
+    const first = await stoppedWithMount(t)
+    const host = first.host
     host.table.length = 0
     host.loops.clear()
     host.boot = 'boot-2'
@@ -170,11 +176,8 @@ describe('reconciler', () => {
   })
 
   it('re-mounts a referenced volume whose mount is gone (same boot)', async (t) => {
-    const first = await buildApp(t)
-    const host = first.host as FakeHost
-    await first.app.volumes.create('v', {})
-    await first.app.volumes.mount('v', 'A')
-    await first.app.close()
+    const first = await stoppedWithMount(t)
+    const host = first.host
     host.table.length = 0
     const second = await restart(t, first.dir, host)
     await second.app.reconcile()
