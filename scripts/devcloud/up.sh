@@ -196,3 +196,64 @@ if [ ! -f "$CI/types-done" ]; then
   touch "$CI/types-done"
 fi
 log "Cinder is up on http://127.0.0.1:8776/v3"
+
+# ---- Manila v2 with the directory-backed test driver (scripts/devcloud/fuxi_devcloud/manila_dir.py)
+MA=$DC/manila
+mkdir -p "$MA/shares" "$MA/lock"
+cat > "$MA/manila.conf" <<CONF
+[DEFAULT]
+state_path = $MA
+log_dir = $LOG
+my_ip = 127.0.0.1
+host = devcloud
+transport_url = rabbit://guest:guest@127.0.0.1:5672/
+auth_strategy = keystone
+api_paste_config = /etc/manila/api-paste.ini
+osapi_share_listen = 127.0.0.1
+osapi_share_listen_port = 8786
+osapi_share_workers = 1
+enabled_share_backends = dir
+enabled_share_protocols = NFS
+default_share_type = default
+periodic_interval = 10
+periodic_fuzzy_delay = 0
+[database]
+connection = mysql+pymysql://manila:$DB_PASSWORD@localhost/manila?unix_socket=$MYSQL_SOCK
+[keystone_authtoken]
+www_authenticate_uri = http://127.0.0.1:5000
+auth_url = http://127.0.0.1:5000
+auth_type = password
+username = manila
+password = $SERVICE_PASSWORD
+user_domain_name = Default
+project_name = service
+project_domain_name = Default
+[oslo_concurrency]
+lock_path = $MA/lock
+[dir]
+share_driver = fuxi_devcloud.manila_dir.DirShareDriver
+share_backend_name = dir
+driver_handles_share_servers = False
+dir_shares_root = $MA/shares
+CONF
+if [ ! -f "$MA/db-synced" ]; then
+  log "creating the Manila database"
+  env PYTHONPATH="$here" manila-manage --config-file "$MA/manila.conf" db sync > "$LOG/manila-manage.log" 2>&1
+  touch "$MA/db-synced"
+fi
+for svc in manila-api manila-scheduler manila-share; do
+  pid_alive "$svc" || { log "starting $svc"; start_bg "$svc" env PYTHONPATH="$here" "/usr/bin/$svc" --config-file "$MA/manila.conf"; }
+done
+wait_for manila-api 60 $PY -c "import urllib.request, urllib.error
+try: urllib.request.urlopen('http://127.0.0.1:8786/')
+except urllib.error.HTTPError as e: assert e.code == 300"
+if [ ! -f "$MA/types-done" ]; then
+  (
+    . "$DC/openrc"
+    manila type-show default > /dev/null 2>&1 || manila type-create default false > /dev/null
+  )
+  touch "$MA/types-done"
+fi
+# The scheduler knows the backend once manila-share has reported its pool (periodic_interval).
+wait_for "the Manila pool" 60 sh -c ". '$DC/openrc' && manila pool-list --columns name | grep -q devcloud@dir"
+log "Manila is up on http://127.0.0.1:8786/v2"
