@@ -89,6 +89,10 @@ export class CommandFailedError extends FuxiError {
 export class OpenStackHttpError extends FuxiError {
   readonly service: string
   readonly status: number | undefined
+  /** The error's name in the body (itemNotFound, badRequest, forbidden, ...), when there is one. */
+  readonly kind: string | undefined
+  /** The service's own message (or what went wrong on the way). */
+  readonly detail: string
   readonly requestId: string | undefined
   constructor(
     fields: {
@@ -96,6 +100,7 @@ export class OpenStackHttpError extends FuxiError {
       method: string
       url: string
       status?: number
+      kind?: string
       requestId?: string
       detail: string
     },
@@ -107,7 +112,25 @@ export class OpenStackHttpError extends FuxiError {
     super('OPENSTACK', `${where} failed${status}: ${fields.detail}${rid}`, { cause })
     this.service = fields.service
     this.status = fields.status
+    this.kind = fields.kind
+    this.detail = fields.detail
     this.requestId = fields.requestId
+  }
+}
+
+/** The cloud cannot do what fuxi needs (API too old, feature missing); names the version needed. */
+export class OpenStackVersionError extends FuxiError {
+  constructor(message: string) {
+    super('OPENSTACK', message)
+  }
+}
+
+/** A resource ended in an error state, or did not reach the wanted state before the deadline. */
+export class OpenStackWaitError extends FuxiError {
+  readonly lastStatus: string | undefined
+  constructor(code: 'OPENSTACK' | 'TIMEOUT', message: string, lastStatus: string | undefined) {
+    super(code, message)
+    this.lastStatus = lastStatus
   }
 }
 

@@ -123,7 +123,7 @@ export function createTransport(opts: TransportOptions): HttpTransport {
           url: req.url,
           status: res.status,
           requestId: serverId,
-          detail: errorDetail(json, text),
+          ...errorBody(json, text),
         })
       return { status: res.status, headers, json, requestId: serverId }
     } catch (e) {
@@ -169,14 +169,14 @@ function retryable(e: unknown): boolean {
 }
 
 /** OpenStack error bodies: {"itemNotFound": {"code", "message"}}, {"error": {"message"}}, ... */
-export function errorDetail(json: unknown, text: string): string {
+export function errorBody(json: unknown, text: string): { kind?: string; detail: string } {
   if (json && typeof json === 'object') {
-    for (const v of Object.values(json as Record<string, unknown>)) {
+    for (const [kind, v] of Object.entries(json as Record<string, unknown>)) {
       if (v && typeof v === 'object' && typeof (v as { message?: unknown }).message === 'string')
-        return (v as { message: string }).message
+        return { kind, detail: (v as { message: string }).message }
     }
   }
-  return text.trim().slice(0, 300) || 'no error message in the response'
+  return { detail: text.trim().slice(0, 300) || 'no error message in the response' }
 }
 
 function transportDetail(code: string | undefined, e: unknown, timeoutMs: number): string {

@@ -1,0 +1,442 @@
+import { ServiceApi } from './service-api.ts'
+import type { Session } from './session.ts'
+import { waitForStatus } from './wait.ts'
+
+/** Cinder v3. Attachments need 3.27, completing one 3.44, the attach mode 3.54. */
+export const CINDER_TARGET_VERSION = '3.54'
+const ATTACHMENTS = '3.27'
+const COMPLETE = '3.44'
+const ATTACH_MODE = '3.54'
+const MESSAGES = '3.3'
+const LEGACY_HINT =
+  'fuxi falls back to the legacy attach actions (os-reserve, os-initialize_connection, os-attach) on such clouds'
+
+export interface CinderAttachmentRef {
+  id?: string
+  attachment_id: string
+  server_id?: string | null
+  host_name?: string | null
+  device?: string
+}
+
+export interface CinderVolume {
+  id: string
+  name: string | null
+  status: string
+  size: number
+  availability_zone?: string
+  volume_type?: string | null
+  multiattach: boolean
+  metadata: Record<string, string>
+  attachments: CinderAttachmentRef[]
+  created_at?: string
+  snapshot_id?: string | null
+}
+
+/** Connection info as the attachments API returns it (flat; the legacy API nests it under data). */
+export interface ConnectionInfo {
+  driver_volume_type?: string
+  [key: string]: unknown
+}
+
+export interface CinderAttachment {
+  id: string
+  status: string
+  volume_id: string
+  instance?: string | null
+  attach_mode?: string
+  connection_info: ConnectionInfo
+}
+
+/** os-brick's connector properties: what Cinder needs to export a volume to this host. */
+export interface Connector {
+  host: string
+  ip: string
+  initiator?: string
+  platform?: string
+  os_type?: string
+  multipath: boolean
+  do_local_attach?: boolean
+  [key: string]: unknown
+}
+
+export interface CinderSnapshot {
+  id: string
+  name: string | null
+  status: string
+  size: number
+  volume_id: string
+  metadata: Record<string, string>
+}
+
+export interface CreateVolumeRequest {
+  name: string
+  size: number
+  volume_type?: string
+  availability_zone?: string
+  metadata?: Record<string, string>
+  description?: string
+  snapshot_id?: string
+  source_volid?: string
+}
+
+export interface ListVolumesFilter {
+  name?: string
+  metadata?: Record<string, string>
+  /** Every project's volumes (admin only). */
+  allTenants?: boolean
+  /** Page size; Cinder caps it at its osapi_max_limit (1000 by default). */
+  pageSize?: number
+}
+
+export const CINDER_VOLUME_ERROR_STATES = [
+  'error',
+  'error_deleting',
+  'error_extending',
+  'error_restoring',
+  'error_managing',
+] as const
+
+export class CinderClient {
+  readonly api: ServiceApi
+
+  constructor(session: Session) {
+    this.api = new ServiceApi(session, {
+      type: 'volumev3',
+      label: 'Cinder',
+      major: 3,
+      target: CINDER_TARGET_VERSION,
+      versionHeaders: (v) => ({ 'OpenStack-API-Version': `volume ${v}` }),
+    })
+  }
+
+  /** Whether the attachments API (3.44 with os-complete) is there; otherwise use the legacy actions. */
+  supportsAttachments(): Promise<boolean> {
+    return this.api.supports(COMPLETE)
+  }
+
+  // ---- volumes
+  async createVolume(r: CreateVolumeRequest): Promise<CinderVolume> {
+    const res = await this.api.call({ method: 'POST', path: '/volumes', json: { volume: r } })
+    return volumeOf((res.json as { volume: unknown }).volume)
+  }
+
+  /** The volume, or `undefined` when Cinder does not know it (404). */
+  async getVolume(id: string): Promise<CinderVolume | undefined> {
+    const res = await this.api.call({
+      method: 'GET',
+      path: `/volumes/${enc(id)}`,
+      okStatuses: [404],
+    })
+    return res.status === 404 ? undefined : volumeOf((res.json as { volume: unknown }).volume)
+  }
+
+  /** Every volume matching the filter, following pages (marker = last id) until the last one. */
+  async listVolumes(f: ListVolumesFilter = {}): Promise<CinderVolume[]> {
+    const out: CinderVolume[] = []
+    let marker: string | undefined
+    for (;;) {
+      const res = await this.api.call({
+        method: 'GET',
+        path: '/volumes/detail',
+        query: {
+          name: f.name,
+          metadata: f.metadata ? JSON.stringify(f.metadata) : undefined,
+          all_tenants: f.allTenants ? 1 : undefined,
+          limit: f.pageSize,
+          marker,
+        },
+      })
+      const body = res.json as { volumes?: unknown[]; volumes_links?: { rel: string }[] }
+      const page = (body.volumes ?? []).map(volumeOf)
+      out.push(...page)
+      const more = body.volumes_links?.some((l) => l.rel === 'next')
+      if (!more || page.length === 0) return out
+      marker = page[page.length - 1]?.id
+    }
+  }
+
+  /** Deletes a volume; `false` when it was already gone. */
+  async deleteVolume(id: string): Promise<boolean> {
+    const res = await this.api.call({
+      method: 'DELETE',
+      path: `/volumes/${enc(id)}`,
+      okStatuses: [404],
+    })
+    return res.status !== 404
+  }
+
+  async extendVolume(id: string, newSizeGiB: number): Promise<void> {
+    await this.volumeAction(id, { 'os-extend': { new_size: newSizeGiB } })
+  }
+
+  /** Waits until the volume is in one of `want` (an error state ends the wait with Cinder's reason). */
+  waitForVolume(
+    id: string,
+    want: readonly string[],
+    o: { timeoutMs: number; goneIsSuccess?: boolean; onProgress?: (s: string) => void },
+  ): Promise<CinderVolume | undefined> {
+    return waitForStatus({
+      what: `Cinder volume ${id}`,
+      poll: () => this.getVolume(id),
+      status: (v) => v.status,
+      want,
+      errorStates: CINDER_VOLUME_ERROR_STATES,
+      fault: () => this.lastUserMessage(id),
+      ...o,
+    })
+  }
+
+  // ---- metadata
+  async getMetadata(id: string): Promise<Record<string, string>> {
+    const res = await this.api.call({ method: 'GET', path: `/volumes/${enc(id)}/metadata` })
+    return (res.json as { metadata: Record<string, string> }).metadata
+  }
+
+  /** Adds or changes these keys; others stay. Returns the whole metadata. */
+  async setMetadata(id: string, md: Record<string, string>): Promise<Record<string, string>> {
+    const res = await this.api.call({
+      method: 'POST',
+      path: `/volumes/${enc(id)}/metadata`,
+      json: { metadata: md },
+    })
+    return (res.json as { metadata: Record<string, string> }).metadata
+  }
+
+  /** Replaces all metadata with `md`. */
+  async replaceMetadata(id: string, md: Record<string, string>): Promise<Record<string, string>> {
+    const res = await this.api.call({
+      method: 'PUT',
+      path: `/volumes/${enc(id)}/metadata`,
+      json: { metadata: md },
+    })
+    return (res.json as { metadata: Record<string, string> }).metadata
+  }
+
+  async deleteMetadataKey(id: string, key: string): Promise<void> {
+    await this.api.call({
+      method: 'DELETE',
+      path: `/volumes/${enc(id)}/metadata/${enc(key)}`,
+      okStatuses: [404],
+    })
+  }
+
+  // ---- attachments (3.27+; complete 3.44+)
+  /** Without a connector the volume is only reserved; with one Cinder exports it and answers the connection info. */
+  async createAttachment(
+    volumeId: string,
+    o: { connector?: Connector; instanceUuid?: string; mode?: 'rw' | 'ro' } = {},
+  ): Promise<CinderAttachment> {
+    const withMode = o.mode !== undefined && (await this.api.supports(ATTACH_MODE))
+    const res = await this.api.call({
+      method: 'POST',
+      path: '/attachments',
+      json: {
+        attachment: {
+          volume_uuid: volumeId,
+          ...(o.connector ? { connector: o.connector } : {}),
+          ...(o.instanceUuid ? { instance_uuid: o.instanceUuid } : {}),
+          ...(withMode ? { mode: o.mode } : {}),
+        },
+      },
+      needs: { version: ATTACHMENTS, what: 'the attachments API', hint: LEGACY_HINT },
+    })
+    return attachmentOf((res.json as { attachment: unknown }).attachment)
+  }
+
+  async updateAttachment(id: string, connector: Connector): Promise<CinderAttachment> {
+    const res = await this.api.call({
+      method: 'PUT',
+      path: `/attachments/${enc(id)}`,
+      json: { attachment: { connector } },
+      needs: { version: ATTACHMENTS, what: 'the attachments API', hint: LEGACY_HINT },
+    })
+    return attachmentOf((res.json as { attachment: unknown }).attachment)
+  }
+
+  /** Marks the attachment done: the volume goes `in-use`. */
+  async completeAttachment(id: string): Promise<void> {
+    await this.api.call({
+      method: 'POST',
+      path: `/attachments/${enc(id)}/action`,
+      json: { 'os-complete': null },
+      needs: { version: COMPLETE, what: 'completing an attachment', hint: LEGACY_HINT },
+    })
+  }
+
+  async getAttachment(id: string): Promise<CinderAttachment | undefined> {
+    const res = await this.api.call({
+      method: 'GET',
+      path: `/attachments/${enc(id)}`,
+      okStatuses: [404],
+      needs: { version: ATTACHMENTS, what: 'the attachments API', hint: LEGACY_HINT },
+    })
+    return res.status === 404
+      ? undefined
+      : attachmentOf((res.json as { attachment: unknown }).attachment)
+  }
+
+  async listAttachments(volumeId: string): Promise<CinderAttachment[]> {
+    const res = await this.api.call({
+      method: 'GET',
+      path: '/attachments/detail',
+      query: { volume_id: volumeId },
+      needs: { version: ATTACHMENTS, what: 'the attachments API', hint: LEGACY_HINT },
+    })
+    return ((res.json as { attachments?: unknown[] }).attachments ?? []).map(attachmentOf)
+  }
+
+  /** Deletes an attachment (Cinder unexports the volume); `false` when it was already gone. */
+  async deleteAttachment(id: string): Promise<boolean> {
+    const res = await this.api.call({
+      method: 'DELETE',
+      path: `/attachments/${enc(id)}`,
+      okStatuses: [404],
+      needs: { version: ATTACHMENTS, what: 'the attachments API', hint: LEGACY_HINT },
+    })
+    return res.status !== 404
+  }
+
+  // ---- legacy attach actions (clouds without the attachments API)
+  async reserve(id: string): Promise<void> {
+    await this.volumeAction(id, { 'os-reserve': null })
+  }
+
+  async unreserve(id: string): Promise<void> {
+    await this.volumeAction(id, { 'os-unreserve': null })
+  }
+
+  /** Legacy: exports the volume to the connector; answers `{driver_volume_type, data}`. */
+  async initializeConnection(
+    id: string,
+    connector: Connector,
+  ): Promise<{ driver_volume_type: string; data: Record<string, unknown> }> {
+    const res = await this.volumeAction(id, { 'os-initialize_connection': { connector } })
+    return (
+      res as { connection_info: { driver_volume_type: string; data: Record<string, unknown> } }
+    ).connection_info
+  }
+
+  async attach(
+    id: string,
+    o: { hostName: string; mountpoint: string; mode?: 'rw' | 'ro' },
+  ): Promise<void> {
+    await this.volumeAction(id, {
+      'os-attach': { host_name: o.hostName, mountpoint: o.mountpoint, mode: o.mode ?? 'rw' },
+    })
+  }
+
+  async beginDetaching(id: string): Promise<void> {
+    await this.volumeAction(id, { 'os-begin_detaching': null })
+  }
+
+  async terminateConnection(id: string, connector: Connector): Promise<void> {
+    await this.volumeAction(id, { 'os-terminate_connection': { connector } })
+  }
+
+  async detach(id: string, attachmentId: string): Promise<void> {
+    await this.volumeAction(id, { 'os-detach': { attachment_id: attachmentId } })
+  }
+
+  // ---- snapshots
+  async createSnapshot(r: {
+    volume_id: string
+    name: string
+    description?: string
+    metadata?: Record<string, string>
+    force?: boolean
+  }): Promise<CinderSnapshot> {
+    const res = await this.api.call({ method: 'POST', path: '/snapshots', json: { snapshot: r } })
+    return snapshotOf((res.json as { snapshot: unknown }).snapshot)
+  }
+
+  async getSnapshot(id: string): Promise<CinderSnapshot | undefined> {
+    const res = await this.api.call({
+      method: 'GET',
+      path: `/snapshots/${enc(id)}`,
+      okStatuses: [404],
+    })
+    return res.status === 404 ? undefined : snapshotOf((res.json as { snapshot: unknown }).snapshot)
+  }
+
+  async listSnapshots(f: { volumeId?: string; name?: string } = {}): Promise<CinderSnapshot[]> {
+    const res = await this.api.call({
+      method: 'GET',
+      path: '/snapshots/detail',
+      query: { volume_id: f.volumeId, name: f.name },
+    })
+    return ((res.json as { snapshots?: unknown[] }).snapshots ?? []).map(snapshotOf)
+  }
+
+  async deleteSnapshot(id: string): Promise<boolean> {
+    const res = await this.api.call({
+      method: 'DELETE',
+      path: `/snapshots/${enc(id)}`,
+      okStatuses: [404],
+    })
+    return res.status !== 404
+  }
+
+  waitForSnapshot(
+    id: string,
+    want: readonly string[],
+    o: { timeoutMs: number; goneIsSuccess?: boolean },
+  ): Promise<CinderSnapshot | undefined> {
+    return waitForStatus({
+      what: `Cinder snapshot ${id}`,
+      poll: () => this.getSnapshot(id),
+      status: (s) => s.status,
+      want,
+      errorStates: ['error', 'error_deleting'],
+      fault: () => this.lastUserMessage(id),
+      ...o,
+    })
+  }
+
+  /** Cinder's newest user message about a resource (why it went to error), if the cloud has them. */
+  async lastUserMessage(resourceId: string): Promise<string | undefined> {
+    if (!(await this.api.supports(MESSAGES))) return undefined
+    try {
+      const res = await this.api.call({
+        method: 'GET',
+        path: '/messages',
+        query: { resource_uuid: resourceId, sort: 'created_at:desc', limit: 1 },
+      })
+      const m = (res.json as { messages?: { user_message?: string }[] }).messages?.[0]
+      return m?.user_message
+    } catch {
+      return undefined // a reason is a bonus; the caller reports the state anyway
+    }
+  }
+
+  async volumeAction(id: string, action: Record<string, unknown>): Promise<unknown> {
+    const res = await this.api.call({
+      method: 'POST',
+      path: `/volumes/${enc(id)}/action`,
+      json: action,
+    })
+    return res.json
+  }
+}
+
+const enc = encodeURIComponent
+
+function volumeOf(v: unknown): CinderVolume {
+  const o = v as CinderVolume
+  return {
+    ...o,
+    multiattach: o.multiattach === true,
+    metadata: o.metadata ?? {},
+    attachments: o.attachments ?? [],
+  }
+}
+
+function attachmentOf(a: unknown): CinderAttachment {
+  const o = a as CinderAttachment
+  return { ...o, connection_info: o.connection_info ?? {} }
+}
+
+function snapshotOf(s: unknown): CinderSnapshot {
+  const o = s as CinderSnapshot
+  return { ...o, metadata: o.metadata ?? {} }
+}

@@ -1,0 +1,249 @@
+import { ServiceApi } from './service-api.ts'
+import type { Session } from './session.ts'
+import { waitForStatus } from './wait.ts'
+
+/** Manila v2. The access rules API fuxi uses (list by share, rule metadata) needs 2.45. */
+export const MANILA_TARGET_VERSION = '2.65'
+const ACCESS_RULES = '2.45'
+const MESSAGES = '2.37'
+
+export interface ManilaShare {
+  id: string
+  name: string | null
+  status: string
+  size: number
+  share_proto: string
+  share_type?: string | null
+  share_type_name?: string | null
+  availability_zone?: string | null
+  metadata: Record<string, string>
+  project_id?: string
+  created_at?: string
+}
+
+export interface ExportLocation {
+  id: string
+  path: string
+  preferred: boolean
+  /** Only admins see admin-only locations (and this field). */
+  is_admin_only?: boolean
+}
+
+export interface AccessRule {
+  id: string
+  access_type: string
+  access_to: string
+  access_level: string
+  state: string
+  access_key?: string | null
+  metadata?: Record<string, string>
+}
+
+export interface CreateShareRequest {
+  share_proto: string
+  size: number
+  name: string
+  share_type?: string
+  availability_zone?: string
+  metadata?: Record<string, string>
+  description?: string
+  snapshot_id?: string
+}
+
+export const MANILA_SHARE_ERROR_STATES = [
+  'error',
+  'error_deleting',
+  'extending_error',
+  'shrinking_error',
+  'shrinking_possible_data_loss_error',
+] as const
+
+export class ManilaClient {
+  readonly api: ServiceApi
+
+  constructor(session: Session) {
+    this.api = new ServiceApi(session, {
+      type: 'sharev2',
+      label: 'Manila',
+      major: 2,
+      target: MANILA_TARGET_VERSION,
+      versionHeaders: (v) => ({ 'X-OpenStack-Manila-API-Version': v }),
+    })
+  }
+
+  async createShare(r: CreateShareRequest): Promise<ManilaShare> {
+    const res = await this.api.call({ method: 'POST', path: '/shares', json: { share: r } })
+    return shareOf((res.json as { share: unknown }).share)
+  }
+
+  async getShare(id: string): Promise<ManilaShare | undefined> {
+    const res = await this.api.call({
+      method: 'GET',
+      path: `/shares/${enc(id)}`,
+      okStatuses: [404],
+    })
+    return res.status === 404 ? undefined : shareOf((res.json as { share: unknown }).share)
+  }
+
+  /** Shares matching a name and/or metadata, following pages (offset) to the end. */
+  async listShares(
+    f: {
+      name?: string
+      metadata?: Record<string, string>
+      allTenants?: boolean
+      pageSize?: number
+    } = {},
+  ): Promise<ManilaShare[]> {
+    const out: ManilaShare[] = []
+    const pageSize = f.pageSize ?? 1000
+    for (let offset = 0; ; offset += pageSize) {
+      const res = await this.api.call({
+        method: 'GET',
+        path: '/shares/detail',
+        query: {
+          name: f.name,
+          metadata: f.metadata ? JSON.stringify(f.metadata) : undefined,
+          all_tenants: f.allTenants ? 1 : undefined,
+          limit: pageSize,
+          offset,
+        },
+      })
+      const page = ((res.json as { shares?: unknown[] }).shares ?? []).map(shareOf)
+      out.push(...page)
+      if (page.length < pageSize) return out
+    }
+  }
+
+  async deleteShare(id: string): Promise<boolean> {
+    const res = await this.api.call({
+      method: 'DELETE',
+      path: `/shares/${enc(id)}`,
+      okStatuses: [404],
+    })
+    return res.status !== 404
+  }
+
+  waitForShare(
+    id: string,
+    want: readonly string[],
+    o: { timeoutMs: number; goneIsSuccess?: boolean; onProgress?: (s: string) => void },
+  ): Promise<ManilaShare | undefined> {
+    return waitForStatus({
+      what: `Manila share ${id}`,
+      poll: () => this.getShare(id),
+      status: (s) => s.status,
+      want,
+      errorStates: MANILA_SHARE_ERROR_STATES,
+      fault: () => this.lastUserMessage(id),
+      ...o,
+    })
+  }
+
+  async exportLocations(shareId: string): Promise<ExportLocation[]> {
+    const res = await this.api.call({
+      method: 'GET',
+      path: `/shares/${enc(shareId)}/export_locations`,
+    })
+    return (res.json as { export_locations?: ExportLocation[] }).export_locations ?? []
+  }
+
+  // ---- metadata
+  async getMetadata(shareId: string): Promise<Record<string, string>> {
+    const res = await this.api.call({ method: 'GET', path: `/shares/${enc(shareId)}/metadata` })
+    return (res.json as { metadata: Record<string, string> }).metadata
+  }
+
+  async setMetadata(shareId: string, md: Record<string, string>): Promise<Record<string, string>> {
+    const res = await this.api.call({
+      method: 'POST',
+      path: `/shares/${enc(shareId)}/metadata`,
+      json: { metadata: md },
+    })
+    return (res.json as { metadata: Record<string, string> }).metadata
+  }
+
+  async deleteMetadataKey(shareId: string, key: string): Promise<void> {
+    await this.api.call({
+      method: 'DELETE',
+      path: `/shares/${enc(shareId)}/metadata/${enc(key)}`,
+      okStatuses: [404],
+    })
+  }
+
+  // ---- access rules (2.45+)
+  async allowAccess(
+    shareId: string,
+    r: {
+      access_type: string
+      access_to: string
+      access_level?: 'rw' | 'ro'
+      metadata?: Record<string, string>
+    },
+  ): Promise<AccessRule> {
+    const res = await this.api.call({
+      method: 'POST',
+      path: `/shares/${enc(shareId)}/action`,
+      json: { allow_access: { access_level: 'rw', ...r } },
+      needs: { version: ACCESS_RULES, what: 'access rules' },
+    })
+    return (res.json as { access: AccessRule }).access
+  }
+
+  async denyAccess(shareId: string, accessId: string): Promise<void> {
+    await this.api.call({
+      method: 'POST',
+      path: `/shares/${enc(shareId)}/action`,
+      json: { deny_access: { access_id: accessId } },
+      needs: { version: ACCESS_RULES, what: 'access rules' },
+    })
+  }
+
+  async listAccessRules(shareId: string): Promise<AccessRule[]> {
+    const res = await this.api.call({
+      method: 'GET',
+      path: '/share-access-rules',
+      query: { share_id: shareId },
+      needs: { version: ACCESS_RULES, what: 'listing access rules' },
+    })
+    return (res.json as { access_list?: AccessRule[] }).access_list ?? []
+  }
+
+  /** Waits until a rule is `active` (or gone, with `goneIsSuccess`); `error` ends the wait. */
+  waitForAccessRule(
+    shareId: string,
+    accessId: string,
+    want: readonly string[],
+    o: { timeoutMs: number; goneIsSuccess?: boolean },
+  ): Promise<AccessRule | undefined> {
+    return waitForStatus({
+      what: `access rule ${accessId} of Manila share ${shareId}`,
+      poll: async () => (await this.listAccessRules(shareId)).find((r) => r.id === accessId),
+      status: (r) => r.state,
+      want,
+      errorStates: ['error'],
+      fault: () => this.lastUserMessage(shareId),
+      ...o,
+    })
+  }
+
+  async lastUserMessage(resourceId: string): Promise<string | undefined> {
+    if (!(await this.api.supports(MESSAGES))) return undefined
+    try {
+      const res = await this.api.call({
+        method: 'GET',
+        path: '/messages',
+        query: { resource_id: resourceId, sort_key: 'created_at', sort_dir: 'desc', limit: 1 },
+      })
+      return (res.json as { messages?: { user_message?: string }[] }).messages?.[0]?.user_message
+    } catch {
+      return undefined
+    }
+  }
+}
+
+const enc = encodeURIComponent
+
+function shareOf(s: unknown): ManilaShare {
+  const o = s as ManilaShare & { volume_type?: string }
+  return { ...o, metadata: o.metadata ?? {}, share_type_name: o.share_type_name ?? o.volume_type }
+}
