@@ -89,8 +89,17 @@ if ! pid_alive keystone; then
     --http11-socket 127.0.0.1:5000 --wsgi-file /usr/bin/keystone-wsgi-public --processes 1 --threads 32 \
     --master --die-on-term --lazy-apps --buffer-size 65535 --need-app
 fi
+# A second Keystone on the same database and keys that issues short-lived tokens (the cloud tier's
+# token-expiry tests); tokens from either are valid everywhere until they expire.
+sed "s/^expiration = .*/expiration = ${FUXI_DEVCLOUD_SHORT_TOKEN_TTL:-8}/" "$KS/keystone.conf" > "$KS/keystone-short.conf"
+if ! pid_alive keystone-short; then
+  start_bg keystone-short env OS_KEYSTONE_CONFIG_FILES="$KS/keystone-short.conf" uwsgi --plugin python3 \
+    --http11-socket 127.0.0.1:5001 --wsgi-file /usr/bin/keystone-wsgi-public --processes 1 --threads 8 \
+    --master --die-on-term --lazy-apps --buffer-size 65535 --need-app
+fi
 wait_for Keystone 60 $PY -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5000/v3')"
-log "Keystone is up on http://127.0.0.1:5000/v3"
+wait_for "Keystone (short-lived tokens)" 60 $PY -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5001/v3')"
+log "Keystone is up on http://127.0.0.1:5000/v3 (and on :5001 with ${FUXI_DEVCLOUD_SHORT_TOKEN_TTL:-8} s tokens)"
 
 # ---- identity: service users, a non-admin user (+ application credential), catalog
 cat > "$DC/openrc" <<RC

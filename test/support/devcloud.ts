@@ -1,8 +1,17 @@
+import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { defaultConfig } from '../../src/config/load.ts'
 import type { AuthOptions } from '../../src/openstack/keystone.ts'
+import { Session, type SessionOptions } from '../../src/openstack/session.ts'
+import { createTransport, type TlsOptions } from '../../src/openstack/transport.ts'
+import { memoryLogger } from './tmp.ts'
 
+// The cloud tier needs the dev cloud: sh scripts/devcloud/up.sh (npm test and npm run test:cloud
+// start it).
 export const DEVCLOUD_DIR = process.env.FUXI_DEVCLOUD_DIR ?? '/var/lib/fuxi-devcloud'
+/** Keystone on :5001 shares the database and keys but issues short-lived tokens. */
+export const SHORT_TOKEN_KEYSTONE = 'http://127.0.0.1:5001/v3'
+export const SHORT_TOKEN_TTL_MS = Number(process.env.FUXI_DEVCLOUD_SHORT_TOKEN_TTL ?? 8) * 1000
 
 /** Reads an openrc written by scripts/devcloud/up.sh into [cinder]-style auth options. */
 export function devcloudAuth(rc: 'openrc' | 'openrc-demo'): AuthOptions {
@@ -27,3 +36,52 @@ export function devcloudAppCredential(): { id: string; secret: string } {
     secret: /^secret="(.*)"$/m.exec(text)?.[1] ?? '',
   }
 }
+
+/** The non-admin user's application credential as [cinder] auth options. */
+export function appCredentialAuth(): AuthOptions {
+  const { id, secret } = devcloudAppCredential()
+  return {
+    ...devcloudAuth('openrc-demo'),
+    auth_type: 'v3applicationcredential',
+    username: '',
+    password: '',
+    project_name: '',
+    application_credential_id: id,
+    application_credential_secret: secret,
+  }
+}
+
+export interface Identity {
+  label: string
+  admin: boolean
+  auth: () => AuthOptions
+}
+
+/** Every client call runs as each of these. */
+export const IDENTITIES: readonly Identity[] = [
+  { label: 'admin, password', admin: true, auth: () => devcloudAuth('openrc') },
+  { label: 'non-admin, password', admin: false, auth: () => devcloudAuth('openrc-demo') },
+  { label: 'non-admin, application credential', admin: false, auth: appCredentialAuth },
+]
+
+export function cloudSession(
+  auth: AuthOptions,
+  o: Partial<Omit<SessionOptions, 'auth' | 'transport'>> & {
+    timeoutMs?: number
+    tls?: TlsOptions
+  } = {},
+): Session {
+  const log = o.log ?? memoryLogger().log
+  return new Session({
+    section: 'cinder',
+    region: 'RegionOne',
+    interface: 'public',
+    ...o,
+    auth,
+    transport: createTransport({ timeoutMs: o.timeoutMs ?? 30_000, tls: o.tls, log }),
+    log,
+  })
+}
+
+/** A name no other run or test uses. */
+export const uniqueName = (what: string) => `fuxi-ct-${what}-${randomBytes(3).toString('hex')}`

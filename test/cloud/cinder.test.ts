@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict'
+import { statSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { describe, it, type TestContext } from 'node:test'
+import { OpenStackHttpError } from '../../src/errors.ts'
+import { CinderClient, type Connector } from '../../src/openstack/cinder.ts'
+import { cloudSession, IDENTITIES, type Identity, uniqueName } from '../support/devcloud.ts'
+
+const WAIT = { timeoutMs: 60_000 }
+const connector: Connector = {
+  host: hostname(),
+  ip: '127.0.0.1',
+  platform: 'x86_64',
+  os_type: 'linux',
+  multipath: false,
+  do_local_attach: false,
+}
+
+/** A client for `who`, and a volume factory whose volumes are deleted after the test. */
+function setup(t: TestContext, who: Identity) {
+  const session = cloudSession(who.auth())
+  const cinder = new CinderClient(session)
+  const made: string[] = []
+  t.after(async () => {
+    for (const id of made) {
+      const v = await cinder.getVolume(id)
+      if (!v) continue
+      for (const a of await cinder.listAttachments(id)) await cinder.deleteAttachment(a.id)
+      await cinder.waitForVolume(id, ['available', 'error'], WAIT)
+      await cinder.deleteVolume(id)
+    }
+  })
+  const volume = async (
+    what: string,
+    extra: { volume_type?: string; metadata?: Record<string, string> } = {},
+  ) => {
+    const v = await cinder.createVolume({ name: uniqueName(what), size: 1, ...extra })
+    made.push(v.id)
+    return (await cinder.waitForVolume(v.id, ['available'], WAIT)) ?? assert.fail('volume vanished')
+  }
+  return { session, cinder, volume }
+}
+
+const isBlockDevice = (p: unknown) => typeof p === 'string' && statSync(p).isBlockDevice()
+
+describe('Cinder v3 against the dev cloud', { concurrency: IDENTITIES.length }, () => {
+  for (const who of IDENTITIES) {
+    describe(who.label, () => {
+      it('volumes: create, get, list by name and metadata with pages, metadata, extend, delete', async (t) => {
+        const { cinder, session, volume } = setup(t, who)
+        const tag = uniqueName('tag')
+        const a = await volume('a', { metadata: { 'fuxi-test': tag } })
+        const b = await volume('b', { metadata: { 'fuxi-test': tag } })
+        assert.equal(a.size, 1)
+        assert.equal(a.metadata['fuxi-test'], tag)
+        assert.equal((await cinder.getVolume(a.id))?.name, a.name)
+        assert.deepEqual(
+          (await cinder.listVolumes({ name: a.name ?? '' })).map((v) => v.id),
+          [a.id],
+        )
+        const byTag = await cinder.listVolumes({ metadata: { 'fuxi-test': tag }, pageSize: 1 })
+        assert.deepEqual(byTag.map((v) => v.id).sort(), [a.id, b.id].sort())
+
+        assert.deepEqual(await cinder.setMetadata(a.id, { k1: 'v1', k2: 'v2' }), {
+          'fuxi-test': tag,
+          k1: 'v1',
+          k2: 'v2',
+        })
+        await cinder.deleteMetadataKey(a.id, 'k2')
+        assert.deepEqual(await cinder.getMetadata(a.id), { 'fuxi-test': tag, k1: 'v1' })
+        assert.deepEqual(await cinder.replaceMetadata(a.id, { only: 'this' }), { only: 'this' })
+
+        await cinder.extendVolume(a.id, 2)
+        const grown = await cinder.waitForVolume(a.id, ['available'], WAIT)
+        assert.equal(grown?.size, 2)
+
+        assert.equal(await cinder.deleteVolume(b.id), true)
+        assert.equal(
+          await cinder.waitForVolume(b.id, [], { ...WAIT, goneIsSuccess: true }),
+          undefined,
+        )
+        assert.equal(await cinder.getVolume(b.id), undefined)
+        assert.equal(
+          await cinder.deleteVolume(b.id),
+          false,
+          'deleting a deleted volume is not an error',
+        )
+        assert.equal(session.authCount, 1, 'one token for the whole test')
+      })
+
+      it('attachments: reserve, connect (a real loop device), complete, list, delete', async (t) => {
+        const { cinder, volume } = setup(t, who)
+        assert.equal(await cinder.supportsAttachments(), true)
+        const v = await volume('att')
+        const reserved = await cinder.createAttachment(v.id)
+        assert.equal((await cinder.getVolume(v.id))?.status, 'reserved')
+        const connected = await cinder.updateAttachment(reserved.id, connector)
+        assert.equal(connected.connection_info.driver_volume_type, 'local')
+        assert.ok(isBlockDevice(connected.connection_info.device_path))
+        await cinder.completeAttachment(reserved.id)
+        const inUse = await cinder.waitForVolume(v.id, ['in-use'], WAIT)
+        assert.deepEqual(
+          inUse?.attachments.map((a) => a.attachment_id),
+          [reserved.id],
+        )
+        assert.equal((await cinder.getAttachment(reserved.id))?.status, 'attached')
+        assert.deepEqual(
+          (await cinder.listAttachments(v.id)).map((a) => a.id),
+          [reserved.id],
+        )
+
+        const second = await cinder.createAttachment(v.id, { connector }).catch((e: unknown) => e)
+        assert.ok(second instanceof OpenStackHttpError && second.status === 400, 'not multiattach')
+        const busy = await cinder.deleteVolume(v.id).catch((e: unknown) => e)
+        assert.ok(busy instanceof OpenStackHttpError && busy.kind === 'badRequest')
+
+        assert.equal(await cinder.deleteAttachment(reserved.id), true)
+        await cinder.waitForVolume(v.id, ['available'], WAIT)
+        assert.equal(await cinder.getAttachment(reserved.id), undefined)
+      })
+
+      it('multiattach: two attachments share one device; create with connector and mode', async (t) => {
+        const { cinder, volume } = setup(t, who)
+        const v = await volume('ma', { volume_type: 'multiattach' })
+        assert.equal(v.multiattach, true)
+        const one = await cinder.createAttachment(v.id, { connector, mode: 'rw' })
+        await cinder.completeAttachment(one.id)
+        await cinder.waitForVolume(v.id, ['in-use'], WAIT)
+        const two = await cinder.createAttachment(v.id, {
+          connector: { ...connector, host: 'other' },
+          mode: 'ro',
+        })
+        assert.equal(two.attach_mode, 'ro')
+        await cinder.completeAttachment(two.id)
+        assert.equal(two.connection_info.device_path, one.connection_info.device_path)
+        await cinder.deleteAttachment(one.id)
+        assert.ok(
+          isBlockDevice(two.connection_info.device_path),
+          'the other attachment keeps the device',
+        )
+        await cinder.deleteAttachment(two.id)
+        await cinder.waitForVolume(v.id, ['available'], WAIT)
+      })
+
+      it('legacy actions: reserve, initialize_connection, attach, begin_detaching, terminate, detach', async (t) => {
+        const { cinder, volume } = setup(t, who)
+        const v = await volume('legacy')
+        await cinder.reserve(v.id)
+        await cinder.unreserve(v.id)
+        await cinder.reserve(v.id)
+        const info = await cinder.initializeConnection(v.id, connector)
+        assert.equal(info.driver_volume_type, 'local')
+        assert.ok(isBlockDevice(info.data.device_path))
+        await cinder.attach(v.id, { hostName: connector.host, mountpoint: '/fuxi/data/cinder/x' })
+        const inUse = await cinder.waitForVolume(v.id, ['in-use'], WAIT)
+        const attachmentId = inUse?.attachments[0]?.attachment_id ?? assert.fail('no attachment')
+        await cinder.beginDetaching(v.id)
+        await cinder.terminateConnection(v.id, connector)
+        await cinder.detach(v.id, attachmentId)
+        await cinder.waitForVolume(v.id, ['available'], WAIT)
+      })
+
+      it('snapshots: create, list, delete', async (t) => {
+        const { cinder, volume } = setup(t, who)
+        const v = await volume('snap')
+        const s = await cinder.createSnapshot({ volume_id: v.id, name: uniqueName('snap') })
+        assert.equal((await cinder.waitForSnapshot(s.id, ['available'], WAIT))?.volume_id, v.id)
+        assert.deepEqual(
+          (await cinder.listSnapshots({ volumeId: v.id })).map((x) => x.id),
+          [s.id],
+        )
+        assert.equal(await cinder.deleteSnapshot(s.id), true)
+        await cinder.waitForSnapshot(s.id, [], { ...WAIT, goneIsSuccess: true })
+      })
+    })
+  }
+})
