@@ -33,7 +33,7 @@ if ! pid_alive mysqld; then
   start_bg mysqld /usr/sbin/mariadbd --user=mysql --datadir="$DC/mysql" --socket="$MYSQL_SOCK" --skip-networking --pid-file="$RUN/mysqld.real.pid" --character-set-server=utf8mb3 --collation-server=utf8mb3_general_ci
 fi
 wait_for MariaDB 60 mariadb --socket="$MYSQL_SOCK" -e 'select 1'
-for db in cinder manila; do
+for db in keystone cinder manila; do
   mariadb --socket="$MYSQL_SOCK" -e "CREATE DATABASE IF NOT EXISTS $db CHARACTER SET utf8 COLLATE utf8_general_ci; CREATE USER IF NOT EXISTS '$db'@'localhost' IDENTIFIED BY '$DB_PASSWORD'; GRANT ALL ON $db.* TO '$db'@'localhost';"
 done
 
@@ -52,14 +52,14 @@ wait_for RabbitMQ 90 env HOME="$DC/rabbitmq" RABBITMQ_NODENAME=rabbit@localhost 
 
 log "MariaDB and RabbitMQ are up"
 
-# ---- Keystone (SQLite, fernet tokens, dict cache) under uwsgi with an HTTP/1.1 socket
+# ---- Keystone (MariaDB, fernet tokens, dict cache) under uwsgi with an HTTP/1.1 socket
 KS=$DC/keystone
 mkdir -p "$KS"
 cat > "$KS/keystone.conf" <<CONF
 [DEFAULT]
 log_dir = $LOG
 [database]
-connection = sqlite:///$KS/keystone.db
+connection = mysql+pymysql://keystone:$DB_PASSWORD@localhost/keystone?unix_socket=$MYSQL_SOCK
 [cache]
 enabled = true
 backend = oslo_cache.dict

@@ -1,21 +1,18 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { CinderClient } from '../../src/openstack/cinder.ts'
 import type { AuthOptions } from '../../src/openstack/keystone.ts'
-import { Session } from '../../src/openstack/session.ts'
-import { createTransport } from '../../src/openstack/transport.ts'
-import { devcloudAppCredential, devcloudAuth } from '../support/devcloud.ts'
+import {
+  appCredentialAuth,
+  cloudSession,
+  devcloudAuth,
+  SHORT_TOKEN_KEYSTONE,
+  SHORT_TOKEN_TTL_MS,
+} from '../support/devcloud.ts'
 import { memoryLogger } from '../support/tmp.ts'
 
-// Needs the dev cloud: sh scripts/devcloud/up.sh (npm run test:cloud runs it first).
 const session = (auth: AuthOptions, region = 'RegionOne', iface = 'public') =>
-  new Session({
-    section: 'cinder',
-    auth,
-    region,
-    interface: iface,
-    transport: createTransport({ timeoutMs: 10_000, log: memoryLogger().log }),
-    log: memoryLogger().log,
-  })
+  cloudSession(auth, { region, interface: iface })
 
 describe('real Keystone v3', () => {
   it('password auth as admin: token and Cinder/Manila endpoints from the catalog', async () => {
@@ -36,17 +33,7 @@ describe('real Keystone v3', () => {
   })
 
   it('application credential auth', async () => {
-    const { id, secret } = devcloudAppCredential()
-    const auth = {
-      ...devcloudAuth('openrc-demo'),
-      auth_type: 'v3applicationcredential',
-      username: '',
-      password: '',
-      project_name: '',
-      application_credential_id: id,
-      application_credential_secret: secret,
-    }
-    const token = await session(auth).token()
+    const token = await session(appCredentialAuth()).token()
     assert.ok(token.value)
     assert.equal(token.projectId, (await session(devcloudAuth('openrc-demo')).token()).projectId)
   })
@@ -68,5 +55,47 @@ describe('real Keystone v3', () => {
       session(devcloudAuth('openrc')).endpoint('compute'),
       /no "compute" service/,
     )
+  })
+})
+
+describe('short-lived tokens (Keystone on :5001)', { concurrency: true }, () => {
+  const shortAuth = () => ({ ...devcloudAuth('openrc'), auth_url: SHORT_TOKEN_KEYSTONE })
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+  it('are renewed before they expire, with no refused call', async () => {
+    const mem = memoryLogger()
+    const s = cloudSession(shortAuth(), { log: mem.log })
+    const cinder = new CinderClient(s)
+    await cinder.listVolumes({ name: 'none' })
+    await sleep(SHORT_TOKEN_TTL_MS / 2 + 500) // past half of the token's life
+    await cinder.listVolumes({ name: 'none' })
+    assert.equal(s.authCount, 2)
+    assert.equal(
+      mem.lines().filter((l) => l.msg === 'token refused (401): renewing once').length,
+      0,
+    )
+  })
+
+  it('a token that expired mid-run (host clock behind Keystone) is renewed on the 401, transparently', async () => {
+    const mem = memoryLogger()
+    const s = cloudSession(shortAuth(), { log: mem.log, now: () => Date.now() - 3_600_000 })
+    const cinder = new CinderClient(s)
+    await cinder.listVolumes({ name: 'none' })
+    await sleep(SHORT_TOKEN_TTL_MS + 1500) // Keystone's expiry passes; the session thinks it has an hour
+    assert.deepEqual(await cinder.listVolumes({ name: 'none' }), [])
+    assert.equal(s.authCount, 2)
+    assert.equal(
+      mem.lines().filter((l) => l.msg === 'token refused (401): renewing once').length,
+      1,
+    )
+  })
+
+  it('concurrent callers share one renewal', async () => {
+    const s = cloudSession(shortAuth())
+    const cinder = new CinderClient(s)
+    await cinder.api.version()
+    await sleep(SHORT_TOKEN_TTL_MS / 2 + 500)
+    await Promise.all(Array.from({ length: 8 }, () => cinder.listVolumes({ name: 'none' })))
+    assert.equal(s.authCount, 2)
   })
 })
