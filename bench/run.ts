@@ -9,22 +9,9 @@ import { mkdtemp } from 'node:fs/promises'
 import { Daemon } from '../test/support/daemon.ts'
 import { Dockerd, TEST_IMAGE } from '../test/support/dockerd.ts'
 import { cleanupUnder } from '../test/support/host-cleanup.ts'
+import { fmt, median, now, row } from './stats.ts'
 
 const N = Number(process.env.BENCH_N ?? 25)
-const now = () => performance.now()
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)] ?? Number.NaN
-}
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? Number.NaN
-}
-const fmt = (x: number) => `${x.toFixed(2)} ms`
-const row = (label: string, xs: number[]) =>
-  console.log(
-    `  ${label.padEnd(38)} median ${fmt(median(xs)).padStart(10)}   p90 ${fmt(pct(xs, 90)).padStart(10)}   (n=${xs.length})`,
-  )
 const rssMb = (pid: number) =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
 

@@ -4,7 +4,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-for name in manila-share manila-scheduler manila-api cinder-volume cinder-scheduler cinder-api keystone-short keystone rabbitmq mysqld; do
+for name in $(echo "$SERVICES" | tr ' ' '\n' | tac); do
   if [ "$name" = rabbitmq ] && [ -d "$DC/rabbitmq" ]; then
     # rabbitmq-server runs the Erlang VM under su, which does not pass SIGTERM on: ask the node.
     env HOME="$DC/rabbitmq" rabbitmqctl -n rabbit@localhost stop > /dev/null 2>&1 && log "stopped rabbitmq" || true

@@ -1,0 +1,15 @@
+/** Shared by the benchmarks: timing and one printed row per measurement. */
+export const now = () => performance.now()
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)] ?? Number.NaN
+}
+export const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? Number.NaN
+}
+export const fmt = (x: number) => `${x.toFixed(2)} ms`
+export const row = (label: string, xs: number[], extra = '') =>
+  console.log(
+    `  ${label.padEnd(38)} median ${fmt(median(xs)).padStart(10)}   p90 ${fmt(pct(xs, 90)).padStart(10)}   (n=${xs.length})${extra}`,
+  )
