@@ -13,7 +13,7 @@ const SECTIONS: readonly ServiceSection[] = ['cinder', 'manila', 'nova']
  * the legacy [keystone] section when it has no auth_url), region, interface, endpoint override,
  * TLS files and timeout.
  */
-export function sessionFor(cfg: FuxiConfig, section: ServiceSection, log: Logger): Session {
+export function sessionFromConfig(cfg: FuxiConfig, section: ServiceSection, log: Logger): Session {
   const own = cfg[section]
   let authFrom: ServiceSection = section
   if (own.auth_section) {

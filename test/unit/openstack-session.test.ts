@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { defaultConfig } from '../../src/config/load.ts'
+import { defaultConfig, parseConfig } from '../../src/config/load.ts'
 import { ConfigError } from '../../src/errors.ts'
+import { sessionFromConfig } from '../../src/openstack/connect.ts'
 import {
   type AuthOptions,
   authRequestBody,
@@ -203,6 +204,48 @@ describe('keystone session', () => {
     await assert.rejects(
       session.token(),
       /HTTP 401\): authentication refused: check \[cinder\] username\/user_id, password/,
+    )
+  })
+})
+
+describe('a session from fuxi.conf', () => {
+  const conf = (text: string) => parseConfig(text, 'fuxi.conf')
+
+  it('falls back to the legacy [keystone] section, and [x] auth_section borrows another section', async (t) => {
+    const srv = await sampleServer(t, (_req, res) => replay(res, tokenSample))
+    const legacy = conf(
+      `[keystone]\nauth_url = ${srv.base}/v3\nadmin_user = fuxi\nadmin_password = pw\nadmin_tenant_name = service\nregion = RegionOne\n`,
+    )
+    await sessionFromConfig(legacy, 'manila', memoryLogger().log).token()
+    assert.deepEqual(srv.seen[0]?.json, {
+      auth: {
+        identity: {
+          methods: ['password'],
+          password: { user: { name: 'fuxi', domain: { id: 'default' }, password: 'pw' } },
+        },
+        scope: { project: { name: 'service', domain: { id: 'default' } } },
+      },
+    })
+    const borrowed = conf(
+      `[cinder]\nauth_url = ${srv.base}/v3\nusername = c\npassword = p\nproject_name = x\n[nova]\nauth_section = cinder\n`,
+    )
+    await sessionFromConfig(borrowed, 'nova', memoryLogger().log).token()
+    assert.equal(
+      (srv.seen[1]?.json as { auth: { identity: { password: { user: { name: string } } } } }).auth
+        .identity.password.user.name,
+      'c',
+    )
+  })
+
+  it('says which section to fix when there is no Keystone at all, or auth_section is wrong', () => {
+    assert.throws(
+      () => sessionFromConfig(conf(''), 'cinder', memoryLogger().log),
+      /\[cinder\] auth_url is not set \(nor \[keystone\] auth_url\)/,
+    )
+    assert.throws(
+      () =>
+        sessionFromConfig(conf('[nova]\nauth_section = keystone\n'), 'nova', memoryLogger().log),
+      /\[nova\] auth_section = keystone: must name one of cinder, manila, nova/,
     )
   })
 })
