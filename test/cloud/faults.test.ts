@@ -145,6 +145,27 @@ describe('TLS to Keystone', () => {
     assert.ok((await cloudSession(auth, { tls: { cafile: server.pem } }).token()).value)
     assert.ok((await cloudSession(auth, { tls: { insecure: true } }).token()).value)
   })
+
+  it('a Keystone that wants a client certificate gets the configured certfile/keyfile', async (t) => {
+    const dir = await tmpDir(t, 'fuxi-tls-')
+    const server = selfSigned(dir, 'keystone')
+    const client = selfSigned(dir, 'client')
+    const proxy = await faultProxy(t, 'http://127.0.0.1:5000', {
+      ...server,
+      requestCert: true,
+      rejectUnauthorized: true,
+      ca: [client.cert],
+    })
+    const auth = { ...devcloudAuth('openrc'), auth_url: `${proxy.url}/v3` }
+    await assert.rejects(
+      cloudSession(auth, { tls: { cafile: server.pem } }).token(),
+      /keystone POST https:\/\/127\.0\.0\.1:\d+\/v3\/auth\/tokens failed/,
+    )
+    const withCert = cloudSession(auth, {
+      tls: { cafile: server.pem, certfile: client.pem, keyfile: join(dir, 'client.key') },
+    })
+    assert.ok((await withCert.token()).value)
+  })
 })
 
 describe('typed errors from the real services', () => {

@@ -4,7 +4,7 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from 'node:http'
-import { createServer as createHttpsServer } from 'node:https'
+import { createServer as createHttpsServer, type ServerOptions } from 'node:https'
 import type { Socket } from 'node:net'
 import type { TestContext } from 'node:test'
 
@@ -26,11 +26,7 @@ export interface ProxyEntry {
  * A loopback HTTP(S) proxy in front of a real service. Faults are queued per request matching a
  * method (and path regex); everything else is forwarded untouched. `log` records every request.
  */
-export async function faultProxy(
-  t: TestContext,
-  target: string,
-  tls?: { key: Buffer; cert: Buffer },
-) {
+export async function faultProxy(t: TestContext, target: string, tls?: ServerOptions) {
   const upstream = new URL(target)
   const faults: { method: string; path: RegExp; fault: Fault }[] = []
   const log: ProxyEntry[] = []

@@ -230,11 +230,7 @@ describe('a session from fuxi.conf', () => {
       `[cinder]\nauth_url = ${srv.base}/v3\nusername = c\npassword = p\nproject_name = x\n[nova]\nauth_section = cinder\n`,
     )
     await sessionFromConfig(borrowed, 'nova', memoryLogger().log).token()
-    assert.equal(
-      (srv.seen[1]?.json as { auth: { identity: { password: { user: { name: string } } } } }).auth
-        .identity.password.user.name,
-      'c',
-    )
+    assert.match(JSON.stringify(srv.seen[1]?.json), /"user":\{"name":"c","domain"/)
   })
 
   it('says which section to fix when there is no Keystone at all, or auth_section is wrong', () => {
