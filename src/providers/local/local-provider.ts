@@ -14,6 +14,12 @@ import { type LocalOptionDefaults, parseLocalOptions } from './local-options.ts'
 
 export const PROVIDER_NAME = 'local'
 const GIB = 1024 ** 3
+/**
+ * A loop device goes away asynchronously (autoclear at its last close, e.g. after xfs finishes
+ * with it): detaching waits this long, polling, so that "unmounted" means "released".
+ */
+export const LOOP_RELEASE_TIMEOUT_MS = 2000
+const LOOP_RELEASE_POLL_MS = 10
 
 export interface LocalProviderOptions {
   /** Images and their metadata live here (`<state_dir>/local`). */
@@ -79,6 +85,31 @@ export function createLocalProvider(
     return (await stat(file)).blocks === 0
   }
 
+  /** Detaches every loop device of `file` and waits until the kernel has released them. */
+  async function detachAll(file: string, log: Logger): Promise<void> {
+    const deadline = Date.now() + LOOP_RELEASE_TIMEOUT_MS
+    let lastError: unknown
+    for (;;) {
+      const devices = await host.loopDevicesFor(file)
+      if (!devices.length) return
+      if (Date.now() >= deadline) {
+        if (lastError) throw lastError
+        throw new VolumeStateError(
+          `${devices.join(', ')} still attached to ${file} ${LOOP_RELEASE_TIMEOUT_MS} ms after detaching: something holds it open (see fuser -v ${devices[0]}); fuxi retries at the next reconcile`,
+        )
+      }
+      for (const dev of devices) {
+        await host.detachLoop(dev).then(
+          () => log.debug({ device: dev }, 'loop device detached'),
+          (e: unknown) => {
+            lastError = e // gone meanwhile, or busy: the next look decides
+          },
+        )
+      }
+      await new Promise((r) => setTimeout(r, LOOP_RELEASE_POLL_MS))
+    }
+  }
+
   /** Create the sparse image exclusively: a file we did not make is never reused. */
   const makeImage = async (name: string, sizeGib: number) => {
     const fh = await open(image(name), 'wx', 0o600).catch((e: NodeJS.ErrnoException) => {
@@ -128,7 +159,7 @@ export function createLocalProvider(
       // Only what fuxi made: the metadata is written before the image and deleted after it, so an
       // image without metadata is someone else's file and is never touched.
       if (!(await readMeta(name))) return
-      for (const dev of await host.loopDevicesFor(image(name))) await host.detachLoop(dev)
+      await detachAll(image(name), deps.log)
       await removeIfExists(image(name))
       await removeIfExists(metaFile(name))
       metas.delete(name)
@@ -179,10 +210,7 @@ export function createLocalProvider(
       const mounted = await host.mountAt(mountpoint)
       if (mounted)
         await host.unmount(mountpoint, { freeLoop: mounted.source.startsWith('/dev/loop') })
-      for (const dev of await host.loopDevicesFor(image(name))) {
-        await host.detachLoop(dev)
-        ctx.log.debug({ device: dev }, 'loop device detached')
-      }
+      await detachAll(image(name), ctx.log)
       await rmdir(mountpoint).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOENT')
           ctx.log.warn({ err: e, mountpoint }, 'mountpoint directory not removed')
