@@ -163,6 +163,7 @@ api_paste_config = /etc/cinder/api-paste.ini
 osapi_volume_listen = 127.0.0.1
 osapi_volume_listen_port = 8776
 osapi_volume_workers = 1
+graceful_shutdown_timeout = 3
 enabled_backends = loop
 default_volume_type = default
 [database]
@@ -221,6 +222,7 @@ api_paste_config = /etc/manila/api-paste.ini
 osapi_share_listen = 127.0.0.1
 osapi_share_listen_port = 8786
 osapi_share_workers = 1
+graceful_shutdown_timeout = 3
 enabled_share_backends = dir
 enabled_share_protocols = NFS
 default_share_type = default
