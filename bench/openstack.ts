@@ -140,7 +140,7 @@ for (let i = 0; i < M; i++) {
   const id = v?.id ?? ''
   await op('cinder: get volume', () => cinder.getVolume(id))
   await op('cinder: list volumes by name', () => cinder.listVolumes({ name: v?.name ?? '' }))
-  await op('cinder: set metadata', () => cinder.setMetadata(id, { fuxi: 'bench' }))
+  await op('cinder: set metadata', () => cinder.metadata.set(id, { fuxi: 'bench' }))
   const att = await op('cinder: attachment create w/ connector', () =>
     cinder.createAttachment(id, { connector }),
   )

@@ -25,7 +25,7 @@ stop() {
 }
 stop manila-share manila-scheduler manila-api cinder-volume cinder-scheduler cinder-api
 stop keystone-short keystone
-if [ -d "$DC/rabbitmq" ] && pid_alive rabbitmq; then
+if [ -d "$DC/rabbitmq" ]; then
   # rabbitmq-server runs the Erlang VM under su, which does not pass SIGTERM on: ask the node.
   env HOME="$DC/rabbitmq" rabbitmqctl -n rabbit@localhost stop > /dev/null 2>&1 && log "stopped rabbitmq" || true
 fi

@@ -20,13 +20,11 @@ start_bg() {
   nohup "$@" >> "$LOG/$name.log" 2>&1 &
   echo $! > "$RUN/$name.pid"
 }
-# wait_for DESCRIPTION SECONDS COMMAND...
+# wait_for DESCRIPTION SECONDS COMMAND...: retry COMMAND until it succeeds or SECONDS have passed.
 wait_for() {
-  what=$1; secs=$2; shift 2
-  i=0
+  what=$1; deadline=$(( $(date +%s) + $2 )); shift 2
   until "$@" >/dev/null 2>&1; do
-    i=$((i + 1))
-    if [ $i -gt $((secs * 5)) ]; then log "timed out waiting for $what"; return 1; fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then log "timed out waiting for $what"; return 1; fi
     sleep 0.2
   done
 }

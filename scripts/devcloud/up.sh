@@ -149,6 +149,40 @@ if [ ! -f "$KS/identity-done" ]; then
 fi
 log "identity ready: $DC/openrc (admin), $DC/openrc-demo (non-admin), $KS/app-credential"
 
+# The sections Cinder's and Manila's configuration share: database, Keystone middleware, locks.
+common_sections() { # NAME DIR
+  cat <<CONF
+[database]
+connection = mysql+pymysql://$1:$DB_PASSWORD@localhost/$1?unix_socket=$MYSQL_SOCK
+[keystone_authtoken]
+www_authenticate_uri = http://127.0.0.1:5000
+auth_url = http://127.0.0.1:5000
+auth_type = password
+username = $1
+password = $SERVICE_PASSWORD
+user_domain_name = Default
+project_name = service
+project_domain_name = Default
+[oslo_concurrency]
+lock_path = $2/lock
+CONF
+}
+# Creates the database once, starts the services (test drivers on PYTHONPATH), waits for the API.
+start_service() { # NAME DIR PORT SERVICE...   (sh has no locals: names unused by lib.sh)
+  svc_name=$1 svc_dir=$2 svc_port=$3; shift 3
+  if [ ! -f "$svc_dir/db-synced" ]; then
+    log "creating the $svc_name database"
+    env PYTHONPATH="$here" "$svc_name-manage" --config-file "$svc_dir/$svc_name.conf" db sync > "$LOG/$svc_name-manage.log" 2>&1
+    touch "$svc_dir/db-synced"
+  fi
+  for svc in "$@"; do
+    pid_alive "$svc" || { log "starting $svc"; start_bg "$svc" env PYTHONPATH="$here" "/usr/bin/$svc" --config-file "$svc_dir/$svc_name.conf"; }
+  done
+  wait_for "$svc_name-api" 60 $PY -c "import urllib.request, urllib.error
+try: urllib.request.urlopen('http://127.0.0.1:$svc_port/')
+except urllib.error.HTTPError as e: assert e.code == 300"
+}
+
 # ---- Cinder v3 with the loop-backed test driver (scripts/devcloud/fuxi_devcloud/cinder_loop.py)
 CI=$DC/cinder
 mkdir -p "$CI/volumes" "$CI/lock"
@@ -166,36 +200,13 @@ osapi_volume_workers = 1
 graceful_shutdown_timeout = 3
 enabled_backends = loop
 default_volume_type = default
-[database]
-connection = mysql+pymysql://cinder:$DB_PASSWORD@localhost/cinder?unix_socket=$MYSQL_SOCK
-[keystone_authtoken]
-www_authenticate_uri = http://127.0.0.1:5000
-auth_url = http://127.0.0.1:5000
-auth_type = password
-username = cinder
-password = $SERVICE_PASSWORD
-user_domain_name = Default
-project_name = service
-project_domain_name = Default
-[oslo_concurrency]
-lock_path = $CI/lock
+$(common_sections cinder "$CI")
 [loop]
 volume_driver = fuxi_devcloud.cinder_loop.LoopVolumeDriver
 volume_backend_name = loop
 loop_volumes_dir = $CI/volumes
 CONF
-cinder_env() { env PYTHONPATH="$here" "$@"; }
-if [ ! -f "$CI/db-synced" ]; then
-  log "creating the Cinder database"
-  cinder_env cinder-manage --config-file "$CI/cinder.conf" db sync > "$LOG/cinder-manage.log" 2>&1
-  touch "$CI/db-synced"
-fi
-for svc in cinder-api cinder-scheduler cinder-volume; do
-  pid_alive "$svc" || { log "starting $svc"; start_bg "$svc" env PYTHONPATH="$here" "/usr/bin/$svc" --config-file "$CI/cinder.conf"; }
-done
-wait_for cinder-api 60 $PY -c "import urllib.request, urllib.error
-try: urllib.request.urlopen('http://127.0.0.1:8776/')
-except urllib.error.HTTPError as e: assert e.code == 300"
+start_service cinder "$CI" 8776 cinder-api cinder-scheduler cinder-volume
 if [ ! -f "$CI/types-done" ]; then
   (
     . "$DC/openrc"
@@ -228,36 +239,14 @@ enabled_share_protocols = NFS
 default_share_type = default
 periodic_interval = 10
 periodic_fuzzy_delay = 0
-[database]
-connection = mysql+pymysql://manila:$DB_PASSWORD@localhost/manila?unix_socket=$MYSQL_SOCK
-[keystone_authtoken]
-www_authenticate_uri = http://127.0.0.1:5000
-auth_url = http://127.0.0.1:5000
-auth_type = password
-username = manila
-password = $SERVICE_PASSWORD
-user_domain_name = Default
-project_name = service
-project_domain_name = Default
-[oslo_concurrency]
-lock_path = $MA/lock
+$(common_sections manila "$MA")
 [dir]
 share_driver = fuxi_devcloud.manila_dir.DirShareDriver
 share_backend_name = dir
 driver_handles_share_servers = False
 dir_shares_root = $MA/shares
 CONF
-if [ ! -f "$MA/db-synced" ]; then
-  log "creating the Manila database"
-  env PYTHONPATH="$here" manila-manage --config-file "$MA/manila.conf" db sync > "$LOG/manila-manage.log" 2>&1
-  touch "$MA/db-synced"
-fi
-for svc in manila-api manila-scheduler manila-share; do
-  pid_alive "$svc" || { log "starting $svc"; start_bg "$svc" env PYTHONPATH="$here" "/usr/bin/$svc" --config-file "$MA/manila.conf"; }
-done
-wait_for manila-api 60 $PY -c "import urllib.request, urllib.error
-try: urllib.request.urlopen('http://127.0.0.1:8786/')
-except urllib.error.HTTPError as e: assert e.code == 300"
+start_service manila "$MA" 8786 manila-api manila-scheduler manila-share
 if [ ! -f "$MA/types-done" ]; then
   (
     . "$DC/openrc"

@@ -1,4 +1,4 @@
-import { ServiceApi } from './service-api.ts'
+import { ResourceMetadata, ServiceApi } from './service-api.ts'
 import type { Session } from './session.ts'
 import { waitForStatus } from './wait.ts'
 
@@ -99,6 +99,8 @@ export const CINDER_VOLUME_ERROR_STATES = [
 
 export class CinderClient {
   readonly api: ServiceApi
+  /** Volume metadata: get, set (merge), replace, deleteKey. */
+  readonly metadata: ResourceMetadata
 
   constructor(session: Session) {
     this.api = new ServiceApi(session, {
@@ -108,6 +110,7 @@ export class CinderClient {
       target: CINDER_TARGET_VERSION,
       versionHeaders: (v) => ({ 'OpenStack-API-Version': `volume ${v}` }),
     })
+    this.metadata = new ResourceMetadata(this.api, '/volumes')
   }
 
   /** Whether the attachments API (3.44 with os-complete) is there; otherwise use the legacy actions. */
@@ -184,40 +187,6 @@ export class CinderClient {
       errorStates: CINDER_VOLUME_ERROR_STATES,
       fault: () => this.lastUserMessage(id),
       ...o,
-    })
-  }
-
-  // ---- metadata
-  async getMetadata(id: string): Promise<Record<string, string>> {
-    const res = await this.api.call({ method: 'GET', path: `/volumes/${enc(id)}/metadata` })
-    return (res.json as { metadata: Record<string, string> }).metadata
-  }
-
-  /** Adds or changes these keys; others stay. Returns the whole metadata. */
-  async setMetadata(id: string, md: Record<string, string>): Promise<Record<string, string>> {
-    const res = await this.api.call({
-      method: 'POST',
-      path: `/volumes/${enc(id)}/metadata`,
-      json: { metadata: md },
-    })
-    return (res.json as { metadata: Record<string, string> }).metadata
-  }
-
-  /** Replaces all metadata with `md`. */
-  async replaceMetadata(id: string, md: Record<string, string>): Promise<Record<string, string>> {
-    const res = await this.api.call({
-      method: 'PUT',
-      path: `/volumes/${enc(id)}/metadata`,
-      json: { metadata: md },
-    })
-    return (res.json as { metadata: Record<string, string> }).metadata
-  }
-
-  async deleteMetadataKey(id: string, key: string): Promise<void> {
-    await this.api.call({
-      method: 'DELETE',
-      path: `/volumes/${enc(id)}/metadata/${enc(key)}`,
-      okStatuses: [404],
     })
   }
 

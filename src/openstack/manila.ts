@@ -1,4 +1,4 @@
-import { ServiceApi } from './service-api.ts'
+import { ResourceMetadata, ServiceApi } from './service-api.ts'
 import type { Session } from './session.ts'
 import { waitForStatus } from './wait.ts'
 
@@ -60,6 +60,8 @@ export const MANILA_SHARE_ERROR_STATES = [
 
 export class ManilaClient {
   readonly api: ServiceApi
+  /** Share metadata: get, set (merge), replace, deleteKey. */
+  readonly metadata: ResourceMetadata
 
   constructor(session: Session) {
     this.api = new ServiceApi(session, {
@@ -69,6 +71,7 @@ export class ManilaClient {
       target: MANILA_TARGET_VERSION,
       versionHeaders: (v) => ({ 'X-OpenStack-Manila-API-Version': v }),
     })
+    this.metadata = new ResourceMetadata(this.api, '/shares')
   }
 
   async createShare(r: CreateShareRequest): Promise<ManilaShare> {
@@ -145,29 +148,6 @@ export class ManilaClient {
       path: `/shares/${enc(shareId)}/export_locations`,
     })
     return (res.json as { export_locations?: ExportLocation[] }).export_locations ?? []
-  }
-
-  // ---- metadata
-  async getMetadata(shareId: string): Promise<Record<string, string>> {
-    const res = await this.api.call({ method: 'GET', path: `/shares/${enc(shareId)}/metadata` })
-    return (res.json as { metadata: Record<string, string> }).metadata
-  }
-
-  async setMetadata(shareId: string, md: Record<string, string>): Promise<Record<string, string>> {
-    const res = await this.api.call({
-      method: 'POST',
-      path: `/shares/${enc(shareId)}/metadata`,
-      json: { metadata: md },
-    })
-    return (res.json as { metadata: Record<string, string> }).metadata
-  }
-
-  async deleteMetadataKey(shareId: string, key: string): Promise<void> {
-    await this.api.call({
-      method: 'DELETE',
-      path: `/shares/${enc(shareId)}/metadata/${enc(key)}`,
-      okStatuses: [404],
-    })
   }
 
   // ---- access rules (2.45+)

@@ -118,3 +118,46 @@ export class ServiceApi {
     return compareMicroversions(range.max, target) < 0 ? range.max : target
   }
 }
+
+/** The metadata sub-resource Cinder volumes and Manila shares have alike: `<collection>/<id>/metadata`. */
+export class ResourceMetadata {
+  readonly #api: ServiceApi
+  readonly #collection: string
+
+  constructor(api: ServiceApi, collection: '/volumes' | '/shares') {
+    this.#api = api
+    this.#collection = collection
+  }
+
+  async get(id: string): Promise<Record<string, string>> {
+    return this.#send('GET', id)
+  }
+
+  /** Adds or changes these keys; the others stay. Returns the whole metadata. */
+  async set(id: string, md: Record<string, string>): Promise<Record<string, string>> {
+    return this.#send('POST', id, md)
+  }
+
+  /** Replaces all metadata with `md`. */
+  async replace(id: string, md: Record<string, string>): Promise<Record<string, string>> {
+    return this.#send('PUT', id, md)
+  }
+
+  /** Removes one key; a missing key is not an error. */
+  async deleteKey(id: string, key: string): Promise<void> {
+    await this.#api.call({
+      method: 'DELETE',
+      path: `${this.#collection}/${encodeURIComponent(id)}/metadata/${encodeURIComponent(key)}`,
+      okStatuses: [404],
+    })
+  }
+
+  async #send(method: 'GET' | 'POST' | 'PUT', id: string, md?: Record<string, string>) {
+    const res = await this.#api.call({
+      method,
+      path: `${this.#collection}/${encodeURIComponent(id)}/metadata`,
+      json: md === undefined ? undefined : { metadata: md },
+    })
+    return (res.json as { metadata: Record<string, string> }).metadata
+  }
+}

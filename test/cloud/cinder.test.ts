@@ -61,14 +61,14 @@ describe('Cinder v3 against the dev cloud', { concurrency: IDENTITIES.length }, 
         const byTag = await cinder.listVolumes({ metadata: { 'fuxi-test': tag }, pageSize: 1 })
         assert.deepEqual(byTag.map((v) => v.id).sort(), [a.id, b.id].sort())
 
-        assert.deepEqual(await cinder.setMetadata(a.id, { k1: 'v1', k2: 'v2' }), {
+        assert.deepEqual(await cinder.metadata.set(a.id, { k1: 'v1', k2: 'v2' }), {
           'fuxi-test': tag,
           k1: 'v1',
           k2: 'v2',
         })
-        await cinder.deleteMetadataKey(a.id, 'k2')
-        assert.deepEqual(await cinder.getMetadata(a.id), { 'fuxi-test': tag, k1: 'v1' })
-        assert.deepEqual(await cinder.replaceMetadata(a.id, { only: 'this' }), { only: 'this' })
+        await cinder.metadata.deleteKey(a.id, 'k2')
+        assert.deepEqual(await cinder.metadata.get(a.id), { 'fuxi-test': tag, k1: 'v1' })
+        assert.deepEqual(await cinder.metadata.replace(a.id, { only: 'this' }), { only: 'this' })
 
         await cinder.extendVolume(a.id, 2)
         const grown = await cinder.waitForVolume(a.id, ['available'], WAIT)

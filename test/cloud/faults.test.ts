@@ -76,7 +76,7 @@ describe('faults between fuxi and the real Cinder', { concurrency: true }, () =>
     proxy.inject('POST', { kind: 'delay', ms: 2500 })
     const missing = '00000000-0000-0000-0000-000000000000'
     await assert.rejects(
-      cinder.setMetadata(missing, { a: 'b' }),
+      cinder.metadata.set(missing, { a: 'b' }),
       /failed: no answer within 1000 ms/,
     )
     assert.equal(calls(/metadata/).length, 1)
@@ -93,7 +93,7 @@ describe('faults between fuxi and the real Cinder', { concurrency: true }, () =>
       1,
     )
     proxy.inject('POST', { kind: 'status', status: 401 }, { times: 2 })
-    await assert.rejects(cinder.setMetadata('x', { a: 'b' }), /HTTP 401/)
+    await assert.rejects(cinder.metadata.set('x', { a: 'b' }), /HTTP 401/)
     assert.equal(session.authCount, before + 2, 'no loop of renewals')
   })
 })

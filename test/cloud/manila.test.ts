@@ -50,12 +50,12 @@ describe('Manila v2 against the dev cloud', { concurrency: IDENTITIES.length }, 
         'only admins see the admin-only location',
       )
 
-      assert.deepEqual(await manila.setMetadata(created.id, { k1: 'v1' }), {
+      assert.deepEqual(await manila.metadata.set(created.id, { k1: 'v1' }), {
         'fuxi-test': tag,
         k1: 'v1',
       })
-      await manila.deleteMetadataKey(created.id, 'k1')
-      assert.deepEqual(await manila.getMetadata(created.id), { 'fuxi-test': tag })
+      await manila.metadata.deleteKey(created.id, 'k1')
+      assert.deepEqual(await manila.metadata.get(created.id), { 'fuxi-test': tag })
 
       const rule = await manila.allowAccess(created.id, {
         access_type: 'ip',

@@ -83,14 +83,14 @@ describe('Cinder client against recorded answers', () => {
       (await c.cinder.listVolumes({ metadata: { fuxi: 'rest' } })).map((v) => v.id),
       [VOL],
     )
-    assert.deepEqual(await c.cinder.setMetadata(VOL, { k1: 'v1', k2: 'v2' }), {
+    assert.deepEqual(await c.cinder.metadata.set(VOL, { k1: 'v1', k2: 'v2' }), {
       k1: 'v1',
       k2: 'v2',
       fuxi: 'rest',
     })
-    assert.equal((await c.cinder.getMetadata(VOL)).k2, 'v2')
-    await c.cinder.deleteMetadataKey(VOL, 'k2')
-    assert.deepEqual(await c.cinder.replaceMetadata(VOL, { fuxi: 'rest', k1: 'v1c' }), {
+    assert.equal((await c.cinder.metadata.get(VOL)).k2, 'v2')
+    await c.cinder.metadata.deleteKey(VOL, 'k2')
+    assert.deepEqual(await c.cinder.metadata.replace(VOL, { fuxi: 'rest', k1: 'v1c' }), {
       k1: 'v1c',
       fuxi: 'rest',
     })
@@ -326,8 +326,8 @@ describe('Manila client against recorded answers', () => {
     )
     const locations = await c.manila.exportLocations(SHARE)
     assert.equal(locations.find((l) => l.preferred)?.path.startsWith('127.0.0.1:/'), true)
-    assert.deepEqual(await c.manila.setMetadata(SHARE, { k1: 'v1' }), { fuxi: 'rest', k1: 'v1' })
-    assert.equal((await c.manila.getMetadata(SHARE)).k1, 'v1')
+    assert.deepEqual(await c.manila.metadata.set(SHARE, { k1: 'v1' }), { fuxi: 'rest', k1: 'v1' })
+    assert.equal((await c.manila.metadata.get(SHARE)).k1, 'v1')
     const rule = await c.manila.allowAccess(SHARE, { access_type: 'ip', access_to: '127.0.0.1' })
     assert.equal(rule.state, 'queued_to_apply')
     assert.equal((await c.manila.listAccessRules(SHARE))[0]?.state, 'active')
