@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import type { Exec } from './exec.ts'
 import type { Host } from './host.ts'
 import { readMountInfo } from './mountinfo.ts'
@@ -70,6 +70,12 @@ export function createLinuxHost(exec: Exec, procRoot = '/proc', sysRoot = '/sys'
     },
     async detachLoop(device) {
       await exec.run('losetup', ['--detach', device])
+    },
+    async isBlockDevice(path) {
+      return stat(path).then(
+        (st) => st.isBlockDevice(),
+        () => false,
+      )
     },
     async bootId() {
       return (await readFile(`${procRoot}/sys/kernel/random/boot_id`, 'utf8')).trim()

@@ -1,4 +1,4 @@
-import { ResourceMetadata, ServiceApi } from './service-api.ts'
+import { type MetadataApi, ResourceMetadata, ServiceApi } from './service-api.ts'
 import type { Session } from './session.ts'
 import { waitForStatus } from './wait.ts'
 
@@ -78,6 +78,8 @@ export interface CreateVolumeRequest {
   description?: string
   snapshot_id?: string
   source_volid?: string
+  /** 3.47+. */
+  backup_id?: string
 }
 
 export interface ListVolumesFilter {
@@ -100,7 +102,7 @@ export const CINDER_VOLUME_ERROR_STATES = [
 export class CinderClient {
   readonly api: ServiceApi
   /** Volume metadata: get, set (merge), replace, deleteKey. */
-  readonly metadata: ResourceMetadata
+  readonly metadata: MetadataApi
 
   constructor(session: Session) {
     this.api = new ServiceApi(session, {

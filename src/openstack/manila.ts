@@ -1,4 +1,4 @@
-import { ResourceMetadata, ServiceApi } from './service-api.ts'
+import { type MetadataApi, ResourceMetadata, ServiceApi } from './service-api.ts'
 import type { Session } from './session.ts'
 import { waitForStatus } from './wait.ts'
 
@@ -61,7 +61,7 @@ export const MANILA_SHARE_ERROR_STATES = [
 export class ManilaClient {
   readonly api: ServiceApi
   /** Share metadata: get, set (merge), replace, deleteKey. */
-  readonly metadata: ResourceMetadata
+  readonly metadata: MetadataApi
 
   constructor(session: Session) {
     this.api = new ServiceApi(session, {

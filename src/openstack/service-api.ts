@@ -119,8 +119,16 @@ export class ServiceApi {
   }
 }
 
+/** Metadata of one kind of resource (volume, share). */
+export interface MetadataApi {
+  get(id: string): Promise<Record<string, string>>
+  set(id: string, md: Record<string, string>): Promise<Record<string, string>>
+  replace(id: string, md: Record<string, string>): Promise<Record<string, string>>
+  deleteKey(id: string, key: string): Promise<void>
+}
+
 /** The metadata sub-resource Cinder volumes and Manila shares have alike: `<collection>/<id>/metadata`. */
-export class ResourceMetadata {
+export class ResourceMetadata implements MetadataApi {
   readonly #api: ServiceApi
   readonly #collection: string
 

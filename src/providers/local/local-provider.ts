@@ -4,6 +4,7 @@ import { VolumeExistsError, VolumeNotFoundError, VolumeStateError } from '../../
 import { removeIfExists, writeFileAtomic } from '../../host/files.ts'
 import type { Host } from '../../host/host.ts'
 import type { Logger } from '../../log.ts'
+import { ensureFilesystem } from '../../volumes/filesystem.ts'
 import type {
   BackendVolume,
   OpContext,
@@ -192,7 +193,7 @@ export function createLocalProvider(
         (await host.loopDevicesFor(image(name)))[0] ?? (await host.attachLoop(image(name)))
       ctx.log.debug({ device }, 'image attached')
       let fstype = meta.fstype
-      if (!meta.formatted) fstype = await ensureFilesystem(name, meta, device, ctx)
+      if (!meta.formatted) fstype = await formatIfNew(name, meta, device, ctx)
       await ctx.step('mounting')
       const current = await host.mountAt(mountpoint)
       if (current && current.source !== device)
@@ -235,37 +236,13 @@ export function createLocalProvider(
     },
   }
 
-  /**
-   * Format only a device fuxi never formatted and on which blkid finds no signature — or one fuxi
-   * itself was formatting when it died. Never because a mount failed. Returns the fs to mount.
-   */
-  async function ensureFilesystem(
-    name: string,
-    meta: LocalMeta,
-    device: string,
-    ctx: OpContext,
-  ): Promise<string> {
-    const found = (await isUnwritten(image(name))) ? 'none' : await host.probeFilesystem(device)
-    const resumingFormat = ctx.interruptedAt === 'formatting'
-    let fstype = meta.fstype
-    if (found === 'none' || resumingFormat) {
-      await ctx.step('formatting')
-      ctx.log.info({ device, fstype, resumingFormat }, 'formatting new volume')
-      await host.makeFilesystem(device, fstype, {
-        force: found !== 'none',
-        label: name.slice(0, 12),
-      })
-    } else if (found === 'unknown') {
-      throw new VolumeStateError(
-        `volume "${name}" has data fuxi does not recognise (a signature without a filesystem type); not formatting or mounting it`,
-      )
-    } else {
-      ctx.log.warn(
-        { device, found },
-        'existing filesystem found on a volume fuxi never formatted; using it as is',
-      )
-      fstype = found
-    }
+  async function formatIfNew(name: string, meta: LocalMeta, device: string, ctx: OpContext) {
+    const knownBlank = await isUnwritten(image(name))
+    const fstype = await ensureFilesystem(
+      host,
+      { name, device, fstype: meta.fstype, knownBlank },
+      ctx,
+    )
     await writeMeta(name, { ...meta, fstype, formatted: true })
     return fstype
   }

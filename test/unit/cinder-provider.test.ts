@@ -1,0 +1,278 @@
+import assert from 'node:assert/strict'
+import { describe, it, type TestContext } from 'node:test'
+import { localConnector } from '../../src/connectors/local.ts'
+import { VolumeInUseError } from '../../src/errors.ts'
+import type { CinderVolume } from '../../src/openstack/cinder.ts'
+import { attachState } from '../../src/providers/cinder/attach-state.ts'
+import { createCinderProvider } from '../../src/providers/cinder/cinder-provider.ts'
+import { providerContract, testContext } from '../contract/provider-contract.ts'
+import { FakeCinder } from '../fakes/fake-cinder.ts'
+import { FakeHost } from '../fakes/fake-host.ts'
+import { memoryLogger, tmpDir } from '../support/tmp.ts'
+
+const HOST = 'this-host'
+const DEFAULTS = {
+  size: 1,
+  fstype: 'ext4',
+  volumeType: '',
+  availabilityZone: '',
+  multiattach: false,
+}
+
+async function make(t: TestContext) {
+  const dir = await tmpDir(t)
+  const host = new FakeHost()
+  const cinder = new FakeCinder(host, dir)
+  const provider = createCinderProvider(
+    {
+      volumeFrom: 'fuxi',
+      allTenants: false,
+      defaults: DEFAULTS,
+      connector: { host: HOST, ip: '127.0.0.1', multipath: false },
+    },
+    { api: cinder, host, connectors: [localConnector(host, [1, 1])], log: memoryLogger().log },
+  )
+  return { provider, host, cinder, dir, mountRoot: `${dir}/mnt`, createOptions: { size: '1' } }
+}
+
+const vol = (v: Partial<CinderVolume>): CinderVolume => ({
+  id: 'v1',
+  name: 'x',
+  status: 'available',
+  size: 1,
+  multiattach: false,
+  metadata: {},
+  attachments: [],
+  ...v,
+})
+const att = (host: string, id = `a-${host}`) => ({
+  attachment_id: id,
+  host_name: host,
+  server_id: null,
+})
+
+describe('attach state', () => {
+  it('classifies every case with one pure function', () => {
+    const table: [Partial<CinderVolume>, string][] = [
+      [{}, 'NOT_ATTACHED'],
+      [{ status: 'in-use', attachments: [att(HOST)] }, 'ATTACHED_TO_THIS'],
+      [{ status: 'in-use', attachments: [att('other')] }, 'ATTACHED_TO_OTHER'],
+      [
+        { status: 'in-use', multiattach: true, attachments: [att('other'), att(HOST)] },
+        'ATTACHED_TO_THIS',
+      ],
+      [{ status: 'creating' }, 'TRANSITIONAL'],
+      [{ status: 'attaching' }, 'TRANSITIONAL'],
+      [{ status: 'detaching' }, 'TRANSITIONAL'],
+      [{ status: 'error' }, 'ERROR'],
+      [{ status: 'error_deleting' }, 'ERROR'],
+    ]
+    for (const [v, kind] of table)
+      assert.equal(attachState(vol(v), HOST).kind, kind, JSON.stringify(v))
+    assert.deepEqual(
+      attachState(vol({ status: 'in-use', multiattach: true, attachments: [att('b')] }), HOST),
+      {
+        kind: 'ATTACHED_TO_OTHER',
+        hosts: ['b'],
+        multiattach: true,
+      },
+    )
+  })
+})
+
+providerContract('cinder (fake Cinder, fake host)', make, {
+  additionalTests: () => {
+    it('checks options, applies [cinder] defaults, and names the valid ones', async (t) => {
+      const { provider } = await make(t)
+      assert.deepEqual(provider.parseOptions({}), {
+        size: '1',
+        fstype: 'ext4',
+        multiattach: 'false',
+      })
+      assert.deepEqual(
+        provider.parseOptions({
+          size: '10',
+          volume_type: 'ssd',
+          availability_zone: 'nova',
+          multiattach: 'true',
+          snapshot_id: '9b6cd5da-8167-4c8f-baeb-c3528661f7ab',
+          description: 'db',
+          volume_provider: 'cinder',
+        }),
+        {
+          size: '10',
+          fstype: 'ext4',
+          multiattach: 'true',
+          volume_type: 'ssd',
+          availability_zone: 'nova',
+          snapshot_id: '9b6cd5da-8167-4c8f-baeb-c3528661f7ab',
+          description: 'db',
+        },
+      )
+      for (const [o, re] of [
+        [{ size: '0' }, /option "size"/],
+        [{ multiattach: 'yes' }, /option "multiattach".*true or false/],
+        [{ snapshot_id: 'abc' }, /option "snapshot_id".*UUID/],
+        [{ fstype: 'ntfs' }, /option "fstype"/],
+        [
+          {
+            snapshot_id: '9b6cd5da-8167-4c8f-baeb-c3528661f7ab',
+            source_volid: '9b6cd5da-8167-4c8f-baeb-c3528661f7ab',
+          },
+          /snapshot_id and source_volid exclude each other/,
+        ],
+        [
+          { size: '1', iops: '5' },
+          /unknown option "iops" for provider cinder; valid options: size, fstype/,
+        ],
+      ] as const)
+        assert.throws(() => provider.parseOptions(o), re)
+    })
+
+    it('attaches on first mount with this host connector, completes, formats once; detaches on unmount', async (t) => {
+      const { provider, cinder, host, mountRoot } = await make(t)
+      await provider.create('db', provider.parseOptions({}))
+      const v = [...cinder.volumes.values()][0] as CinderVolume
+      assert.deepEqual(v.metadata, { volume_from: 'fuxi', fstype: 'ext4' })
+      assert.equal(v.attachments.length, 0, 'Create does not attach')
+      const device = await provider.mount('db', `${mountRoot}/db`, testContext())
+      assert.equal(v.status, 'in-use')
+      assert.deepEqual(
+        v.attachments.map((a) => a.host_name),
+        [HOST],
+      )
+      assert.equal(cinder.volumes.get(v.id)?.metadata.fuxi_formatted, 'true')
+      assert.ok(host.calls.includes(`mkfs ext4 ${device}`))
+      await provider.unmount('db', `${mountRoot}/db`, testContext())
+      assert.equal(v.status, 'available')
+      assert.equal(cinder.attachments.size, 0)
+      assert.deepEqual(host.loops.size, 0)
+      assert.deepEqual(
+        cinder.calls.filter((c) => c.startsWith('attachment')),
+        ['attachment create', 'attachment complete', 'attachment delete'],
+      )
+    })
+
+    it('a failed step after attaching is undone in reverse: unmount, disconnect, delete attachment', async (t) => {
+      const { provider, cinder, host, mountRoot } = await make(t)
+      await provider.create('rb', provider.parseOptions({}))
+      cinder.failNext.add('completeAttachment')
+      await assert.rejects(
+        provider.mount('rb', `${mountRoot}/rb`, testContext()),
+        /injected completeAttachment/,
+      )
+      assert.equal(cinder.attachments.size, 0)
+      assert.equal(host.loops.size, 0)
+      host.failNext.add('mount')
+      await assert.rejects(provider.mount('rb', `${mountRoot}/rb`, testContext()), /injected mount/)
+      assert.equal(cinder.attachments.size, 0, 'the attachment is deleted')
+      assert.equal([...cinder.volumes.values()][0]?.status, 'available')
+      assert.equal(host.table.length, 0)
+      // never formats after a mount error: the device was formatted once, then the mount failed
+      const dev = await provider.mount('rb', `${mountRoot}/rb`, testContext())
+      assert.equal(
+        host.calls.filter((c) => c.startsWith('mkfs')).length,
+        1,
+        `${dev}: formatted once`,
+      )
+    })
+
+    it('refuses a volume attached to another host unless multiattach; Remove refuses it too', async (t) => {
+      const { provider, cinder, host, mountRoot } = await make(t)
+      const other = await cinder.add({
+        name: 'held',
+        status: 'in-use',
+        metadata: { volume_from: 'fuxi' },
+        attachments: [att('host-b')],
+      })
+      await assert.rejects(
+        provider.mount('held', `${mountRoot}/held`, testContext()),
+        (e: unknown) => {
+          assert.ok(e instanceof VolumeInUseError)
+          assert.match(e.message, /attached to host-b; it can be used on one host at a time/)
+          return true
+        },
+      )
+      await assert.rejects(
+        provider.remove('held'),
+        /attached to host-b; stop its containers there first/,
+      )
+      assert.ok(cinder.volumes.has(other.id))
+      const shared = await cinder.add({
+        name: 'shared',
+        status: 'in-use',
+        multiattach: true,
+        metadata: { volume_from: 'fuxi', fstype: 'ext4', fuxi_formatted: 'true' },
+        attachments: [att('host-b')],
+      })
+      host.setSignature(cinder.file(shared.id), 'ext4')
+      await provider.mount('shared', `${mountRoot}/shared`, testContext())
+      assert.deepEqual(
+        cinder.volumes.get(shared.id)?.attachments.map((a) => a.host_name),
+        ['host-b', HOST],
+      )
+      await provider.unmount('shared', `${mountRoot}/shared`, testContext())
+      assert.deepEqual(
+        cinder.volumes.get(shared.id)?.attachments.map((a) => a.host_name),
+        ['host-b'],
+        'only this host attachment goes',
+      )
+    })
+
+    it('adopts a volume the original fuxi made: keeps its filesystem and data, never formats', async (t) => {
+      const { provider, cinder, host, mountRoot } = await make(t)
+      const v = await cinder.add({
+        name: 'legacy',
+        metadata: { volume_from: 'fuxi', fstype: 'ext4' },
+      })
+      host.setSignature(cinder.file(v.id), 'ext4')
+      assert.deepEqual(
+        (await provider.list()).map((x) => x.name),
+        ['legacy'],
+      )
+      await provider.mount('legacy', `${mountRoot}/legacy`, testContext())
+      assert.equal(host.calls.filter((c) => c.startsWith('mkfs')).length, 0)
+      assert.equal(cinder.volumes.get(v.id)?.metadata.fuxi_formatted, 'true')
+      await provider.unmount('legacy', `${mountRoot}/legacy`, testContext())
+    })
+
+    it('after a crash between attach and complete, drops the half-made attachment and attaches again', async (t) => {
+      const { provider, cinder, mountRoot } = await make(t)
+      await provider.create('crash', provider.parseOptions({}))
+      const v = [...cinder.volumes.values()][0] as CinderVolume
+      await cinder.createAttachment(v.id, {
+        connector: { host: HOST, ip: '127.0.0.1', multipath: false },
+      })
+      assert.equal(v.status, 'attaching')
+      await assert.rejects(
+        provider.mount('crash', `${mountRoot}/crash`, testContext()),
+        /"attaching": another operation/,
+      )
+      const ctx = { ...testContext(), interruptedAt: 'attaching' as const }
+      await provider.mount('crash', `${mountRoot}/crash`, ctx)
+      assert.equal(cinder.attachments.size, 1)
+      assert.equal(v.status, 'in-use')
+      await provider.unmount('crash', `${mountRoot}/crash`, testContext())
+    })
+
+    it('two fuxi volumes of one name are reported with their ids', async (t) => {
+      const { provider, cinder } = await make(t)
+      const a = await cinder.add({ name: 'dup', metadata: { volume_from: 'fuxi' } })
+      const b = await cinder.add({ name: 'dup', metadata: { volume_from: 'fuxi' } })
+      await assert.rejects(
+        provider.get('dup'),
+        new RegExp(`2 Cinder volumes are named "dup".*${a.id}, ${b.id}`),
+      )
+      assert.deepEqual(
+        (await provider.list()).map((x) => x.name),
+        ['dup'],
+      )
+      await cinder.add({ name: 'theirs', metadata: { volume_from: 'someone-else' } })
+      assert.deepEqual(
+        (await provider.list()).map((x) => x.name),
+        ['dup'],
+        'only volume_from=fuxi',
+      )
+    })
+  },
+})
