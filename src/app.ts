@@ -11,6 +11,7 @@ import { acquirePidFile } from './host/pidfile.ts'
 import type { Logger } from './log.ts'
 import { createServer } from './protocol/server.ts'
 import { prepareSocketPath, restrictSocket } from './protocol/socket.ts'
+import { cinderProviderFromConfig } from './providers/cinder/from-config.ts'
 import { createLocalProvider } from './providers/local/local-provider.ts'
 import { createJournal } from './volumes/journal.ts'
 import type { VolumeProvider } from './volumes/provider.ts'
@@ -22,6 +23,8 @@ export interface AppOverrides {
   host?: Host
   docker?: DockerEngine
   fault?: FaultHook
+  /** Providers built by the caller (tests), instead of from the config. */
+  providers?: (host: Host) => VolumeProvider[]
 }
 
 export interface App {
@@ -49,24 +52,28 @@ export async function createApp(
   const host = o.host ?? createLinuxHost(o.exec ?? createExec())
   const docker = o.docker ?? createDockerEngine(d.docker_socket)
 
-  const providers: VolumeProvider[] = d.volume_providers.map((name) => {
-    switch (name) {
-      case 'local':
-        return createLocalProvider(
-          {
-            dir: join(d.state_dir, 'local'),
-            defaults: {
-              size: d.default_volume_size,
-              maxSize: config.local.max_volume_size,
-              fstype: config.local.fstype,
+  const providers: VolumeProvider[] =
+    o.providers?.(host) ??
+    d.volume_providers.map((name) => {
+      switch (name) {
+        case 'local':
+          return createLocalProvider(
+            {
+              dir: join(d.state_dir, 'local'),
+              defaults: {
+                size: d.default_volume_size,
+                maxSize: config.local.max_volume_size,
+                fstype: config.local.fstype,
+              },
             },
-          },
-          { host, log: log.child({ provider: 'local' }) },
-        )
-      default:
-        throw new Error(`provider ${name} is not available in this build`)
-    }
-  })
+            { host, log: log.child({ provider: 'local' }) },
+          )
+        case 'cinder':
+          return cinderProviderFromConfig(config, host, log.child({ provider: 'cinder' }))
+        default:
+          throw new Error(`provider ${name} is not available in this build`)
+      }
+    })
 
   const volumes = new VolumeService({
     providers,

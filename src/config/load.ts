@@ -6,7 +6,7 @@ import { parseIni } from './ini.ts'
 import { type FuxiConfig, type OptionSpec, type OptionValue, SCHEMA } from './schema.ts'
 
 /** Providers this build of fuxi can serve; the others are accepted in the file but refused here. */
-export const IMPLEMENTED_PROVIDERS = ['local'] as const
+export const IMPLEMENTED_PROVIDERS = ['local', 'cinder'] as const
 
 const specs = SCHEMA as unknown as Record<string, Record<string, OptionSpec>>
 
@@ -110,6 +110,21 @@ function crossChecks(values: Record<string, Record<string, OptionValue>>): strin
   if (missing.length)
     problems.push(
       `[DEFAULT] volume_providers: ${missing.join(', ')} not available in this fuxi version yet; use: ${IMPLEMENTED_PROVIDERS.join(', ')}`,
+    )
+  for (const svc of ['cinder'] as const) {
+    if (!providers.includes(svc)) continue
+    const from = String(values[svc]?.auth_section || svc)
+    if (!values[from]?.auth_url && !values.keystone?.auth_url)
+      problems.push(
+        `[${svc}] auth_url is not set (nor [keystone] auth_url): the ${svc} provider needs Keystone; set auth_url, username, password, project_name (or application credentials) in [${svc}]`,
+      )
+  }
+  if (
+    providers.includes('cinder') &&
+    (values.cinder?.volume_connector ?? SCHEMA.cinder.volume_connector.default) === 'openstack'
+  )
+    problems.push(
+      '[cinder] volume_connector = openstack (attach through Nova) is not available in this fuxi version yet; use osbrick (the attachments API with this host as the connector)',
     )
   return problems
 }

@@ -42,14 +42,14 @@ export function registerRoutes(app: FastifyInstance, { volumes, reconcile }: Rou
     return { Err: '' }
   })
 
-  post('/VolumeDriver.Path', (b) => {
-    const v = volumes.get(b.Name)
+  post('/VolumeDriver.Path', async (b) => {
+    const v = await volumes.lookup(b.Name)
     if (!v) throw new VolumeNotFoundError(String(b.Name))
     return { Mountpoint: v.mountpoint, Err: '' }
   })
 
-  post('/VolumeDriver.Get', (b) => {
-    const v = volumes.get(b.Name)
+  post('/VolumeDriver.Get', async (b) => {
+    const v = await volumes.lookup(b.Name)
     if (!v) throw new VolumeNotFoundError(String(b.Name))
     return {
       Volume: { Name: v.name, Mountpoint: v.mountpoint, CreatedAt: v.createdAt, Status: v.status },
@@ -57,10 +57,12 @@ export function registerRoutes(app: FastifyInstance, { volumes, reconcile }: Rou
     }
   })
 
-  post('/VolumeDriver.List', () => ({
-    Volumes: volumes
-      .list()
-      .map((v) => ({ Name: v.name, Mountpoint: v.mountpoint, CreatedAt: v.createdAt })),
+  post('/VolumeDriver.List', async () => ({
+    Volumes: (await volumes.listAll()).map((v) => ({
+      Name: v.name,
+      Mountpoint: v.mountpoint,
+      CreatedAt: v.createdAt,
+    })),
     Err: '',
   }))
 

@@ -112,7 +112,7 @@ export class VolumeService {
   async remove(rawName: unknown): Promise<void> {
     const name = validateVolumeName(rawName)
     await this.#d.locks.withLock(name, async () => {
-      const rec = this.#require(name)
+      const rec = await this.#requireOrAdopt(name)
       const n = totalRefs(rec.refs)
       if (n > 0)
         throw new VolumeInUseError(
@@ -136,7 +136,7 @@ export class VolumeService {
     const name = validateVolumeName(rawName)
     const mountId = validateMountId(id)
     return this.#d.locks.withLock(name, async () => {
-      let rec = this.#require(name)
+      let rec = await this.#requireOrAdopt(name)
       const provider = this.providerOf(rec)
       const mp = this.mountpointOf(rec)
       const log = this.#log('mount', name, rec.provider).child({ mountId })
@@ -222,6 +222,74 @@ export class VolumeService {
 
   list(): VolumeView[] {
     return [...this.#records.values()].map((r) => this.#view(r))
+  }
+
+  /**
+   * Get for Docker: a volume fuxi does not know yet may exist in a cloud provider (made on another
+   * host, or by the original fuxi); it is adopted on first sight.
+   */
+  async lookup(rawName: unknown): Promise<VolumeView | undefined> {
+    const name = validateVolumeName(rawName)
+    const known = this.#records.get(name)
+    if (known) return this.#view(known)
+    const rec = await this.#d.locks.withLock(name, () => this.#adopt(name))
+    return rec && this.#view(rec)
+  }
+
+  /** List for Docker: what fuxi knows, plus the cloud providers' volumes it has not seen yet. */
+  async listAll(): Promise<VolumeView[]> {
+    const views = this.list()
+    const known = new Set(views.map((v) => v.name))
+    for (const p of this.#d.providers.filter((x) => x.scope === 'global')) {
+      const backends = await p.list().catch((err: unknown) => {
+        this.#d.log.warn(
+          { err, provider: p.name },
+          'listing failed; showing the volumes fuxi knows',
+        )
+        return []
+      })
+      for (const b of backends)
+        if (!known.has(b.name)) {
+          known.add(b.name)
+          views.push({
+            name: b.name,
+            mountpoint: '',
+            createdAt: b.createdAt,
+            status: { provider: p.name, ...b.options },
+          })
+        }
+    }
+    return views
+  }
+
+  /** A record for a volume a cloud provider has and the journal lacks (caller holds the lock). */
+  async #adopt(name: string): Promise<VolumeRecord | undefined> {
+    const known = this.#records.get(name)
+    if (known) return known
+    for (const p of this.#d.providers.filter((x) => x.scope === 'global')) {
+      const b = await p.get(name)
+      if (!b) continue
+      const rec: VolumeRecord = {
+        name,
+        provider: p.name,
+        createdAt: b.createdAt,
+        options: b.options,
+        refs: {},
+        bootId: this.#d.bootId,
+        device: null,
+        phase: { kind: 'idle' },
+      }
+      await this.save(rec)
+      this.#log('adopt', name, p.name).info('volume found in the provider; adopted')
+      return rec
+    }
+    return undefined
+  }
+
+  async #requireOrAdopt(name: string): Promise<VolumeRecord> {
+    const rec = await this.#adopt(name)
+    if (!rec) throw new VolumeNotFoundError(name)
+    return rec
   }
 
   /** Names of every known volume, for the reconciler. */

@@ -8,6 +8,7 @@ import { createCinderProvider } from '../../src/providers/cinder/cinder-provider
 import { providerContract, testContext } from '../contract/provider-contract.ts'
 import { FakeCinder } from '../fakes/fake-cinder.ts'
 import { FakeHost } from '../fakes/fake-host.ts'
+import { buildApp } from '../support/build.ts'
 import { memoryLogger, tmpDir } from '../support/tmp.ts'
 
 const HOST = 'this-host'
@@ -19,9 +20,8 @@ const DEFAULTS = {
   multiattach: false,
 }
 
-async function make(t: TestContext) {
+async function make(t: TestContext, host = new FakeHost()) {
   const dir = await tmpDir(t)
-  const host = new FakeHost()
   const cinder = new FakeCinder(host, dir)
   const provider = createCinderProvider(
     {
@@ -275,4 +275,31 @@ providerContract('cinder (fake Cinder, fake host)', make, {
       )
     })
   },
+})
+
+describe('cloud volumes fuxi has not seen yet', () => {
+  it('are listed, adopted on Get, mounted and removed through the volume service', async (t) => {
+    const host = new FakeHost()
+    const m = await make(t, host)
+    const { app } = await buildApp(t, { host, providers: () => [m.provider] })
+    const v = await m.cinder.add({
+      name: 'elsewhere',
+      metadata: { volume_from: 'fuxi', fstype: 'ext4' },
+    })
+    host.setSignature(m.cinder.file(v.id), 'ext4')
+    assert.equal(app.volumes.get('elsewhere'), undefined, 'not in the journal yet')
+    assert.deepEqual(
+      (await app.volumes.listAll()).map((x) => x.name),
+      ['elsewhere'],
+    )
+    assert.equal((await app.volumes.lookup('elsewhere'))?.status.volume_id, v.id)
+    assert.ok(app.volumes.get('elsewhere'), 'adopted into the journal')
+    const mp = await app.volumes.mount('elsewhere', 'c1')
+    assert.match(mp, /\/cinder\/elsewhere$/)
+    await app.volumes.unmount('elsewhere', 'c1')
+    await app.volumes.remove('elsewhere')
+    assert.equal(m.cinder.volumes.get(v.id)?.status ?? 'gone', 'gone')
+    assert.equal(await app.volumes.lookup('never-made'), undefined)
+    await assert.rejects(app.volumes.mount('never-made', 'c2'), /volume "never-made" not found/)
+  })
 })

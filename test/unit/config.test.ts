@@ -126,10 +126,25 @@ access_to_for_cert = client
     assert.match(problems('volume_providers = local,nfs').join(), /unknown value\(s\) "nfs"/)
   })
 
-  it('says plainly that cinder and manila are not available in this version yet', () => {
+  it('says plainly what is not available yet, and what cinder needs', () => {
+    assert.match(
+      problems('volume_providers = manila').join(),
+      /manila not available in this fuxi version yet; use: local, cinder/,
+    )
     assert.match(
       problems('volume_providers = cinder').join(),
-      /cinder not available in this fuxi version yet/,
+      /\[cinder\] auth_url is not set \(nor \[keystone\] auth_url\): the cinder provider needs Keystone/,
+    )
+    for (const ok of ['[cinder]\nauth_url = http://k/v3\n', '[keystone]\nauth_url = http://k/v3\n'])
+      assert.deepEqual(
+        parseConfig(`volume_providers = cinder\n${ok}`, 'f').DEFAULT.volume_providers,
+        ['cinder'],
+      )
+    assert.match(
+      problems(
+        'volume_providers = cinder\n[cinder]\nauth_url = http://k/v3\nvolume_connector = openstack\n',
+      ).join(),
+      /volume_connector = openstack \(attach through Nova\) is not available/,
     )
   })
 

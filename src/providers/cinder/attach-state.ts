@@ -14,14 +14,22 @@ export type AttachState =
 
 const SETTLED = new Set(['available', 'in-use'])
 
+/** Volume metadata key naming the host of one attachment (Cinder hides host_name from non-admins). */
+export const attachmentKey = (attachmentId: string) => `fuxi_attachment_${attachmentId}`
+
+/** The host of an attachment: Cinder's host_name (admins see it), else what fuxi recorded. */
+export function attachmentHost(v: CinderVolume, a: CinderVolume['attachments'][number]): string {
+  return (
+    a.host_name ?? v.metadata[attachmentKey(a.attachment_id)] ?? a.server_id ?? 'an unknown host'
+  )
+}
+
 /** Classifies a volume for `host` (the connector's host name); pure, one table for all callers. */
 export function attachState(v: CinderVolume, host: string): AttachState {
   if (v.status.startsWith('error')) return { kind: 'ERROR', status: v.status }
   if (!SETTLED.has(v.status)) return { kind: 'TRANSITIONAL', status: v.status }
-  const mine = v.attachments.filter((a) => a.host_name === host)
-  const others = v.attachments
-    .filter((a) => a.host_name !== host)
-    .map((a) => a.host_name ?? a.server_id ?? 'unknown host')
+  const mine = v.attachments.filter((a) => attachmentHost(v, a) === host)
+  const others = v.attachments.map((a) => attachmentHost(v, a)).filter((h) => h !== host)
   if (mine.length)
     return { kind: 'ATTACHED_TO_THIS', attachmentIds: mine.map((a) => a.attachment_id), others }
   if (others.length) return { kind: 'ATTACHED_TO_OTHER', hosts: others, multiattach: v.multiattach }

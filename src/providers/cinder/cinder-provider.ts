@@ -17,7 +17,7 @@ import type {
 } from '../../openstack/cinder.ts'
 import { ensureFilesystem } from '../../volumes/filesystem.ts'
 import type { BackendVolume, OpContext, VolumeProvider } from '../../volumes/provider.ts'
-import { attachState } from './attach-state.ts'
+import { attachmentHost, attachmentKey, attachState } from './attach-state.ts'
 import { type CinderOptionDefaults, parseCinderOptions } from './options.ts'
 
 export const PROVIDER_NAME = 'cinder'
@@ -104,12 +104,14 @@ export function createCinderProvider(
   }
 
   /** Disconnects and deletes one of this host's attachments (unmounted first by the caller). */
-  async function detach(attachmentId: string, log: Logger): Promise<void> {
+  async function detach(volumeId: string, attachmentId: string, log: Logger): Promise<void> {
     const att = await api.getAttachment(attachmentId)
-    if (!att) return
-    await connectorFor(att.connection_info, deps.connectors).disconnect(att.connection_info, log)
-    await api.deleteAttachment(attachmentId)
-    log.info({ attachment: attachmentId }, 'attachment deleted')
+    if (att) {
+      await connectorFor(att.connection_info, deps.connectors).disconnect(att.connection_info, log)
+      await api.deleteAttachment(attachmentId)
+      log.info({ attachment: attachmentId }, 'attachment deleted')
+    }
+    await api.metadata.deleteKey(volumeId, attachmentKey(attachmentId))
   }
 
   /** After a crash between creating an attachment and completing it: drop the half-made one. */
@@ -126,6 +128,7 @@ export function createCinderProvider(
         .disconnect(a.connection_info, log)
         .catch(() => {})
       await api.deleteAttachment(a.id)
+      await api.metadata.deleteKey(v.id, attachmentKey(a.id))
     }
     return (await api.waitForVolume(v.id, ['available', 'in-use'], { timeoutMs: 20_000 })) ?? v
   }
@@ -167,6 +170,8 @@ export function createCinderProvider(
     await ctx.step('attaching')
     const attachment = await api.createAttachment(v.id, { connector: opts.connector, mode: 'rw' })
     ctx.log.info({ volume: v.id, attachment: attachment.id }, 'attachment created')
+    // Non-admins cannot see an attachment's host: record it where every fuxi can read it.
+    await api.metadata.set(v.id, { [attachmentKey(attachment.id)]: me })
     return { attachment, created: true }
   }
 
@@ -225,7 +230,7 @@ export function createCinderProvider(
           `Cinder volume ${v.id} ("${name}") is "${state.status}"; retry when it settles`,
         )
       if (state.kind === 'ATTACHED_TO_THIS') {
-        for (const id of state.attachmentIds) await detach(id, log)
+        for (const id of state.attachmentIds) await detach(v.id, id, log)
         await api.waitForVolume(v.id, ['available'], { timeoutMs: 20_000 })
       }
       await api.deleteVolume(v.id)
@@ -280,9 +285,23 @@ export function createCinderProvider(
           await mkdir(mountpoint, { recursive: true, mode: 0o755 })
           await host.mount(device, mountpoint, fstype)
         }
+        remember({
+          ...v,
+          status: 'in-use',
+          metadata: {
+            ...v.metadata,
+            [META.fstype]: fstype,
+            [META.formatted]: 'true',
+            [attachmentKey(attachment.id)]: me,
+          },
+          attachments: created
+            ? [...v.attachments, { attachment_id: attachment.id, host_name: me, server_id: null }]
+            : v.attachments,
+        })
         return device
       } catch (e) {
-        if (created) await rollback(attachment.id, attachment.connection_info, mountpoint, ctx.log)
+        if (created)
+          await rollback(v.id, attachment.id, attachment.connection_info, mountpoint, ctx.log)
         throw e
       }
     },
@@ -291,8 +310,11 @@ export function createCinderProvider(
       if (await host.mountAt(mountpoint)) await host.unmount(mountpoint)
       const v = await find(name)
       const state = v && attachState(v, me)
-      if (state?.kind === 'ATTACHED_TO_THIS')
-        for (const id of state.attachmentIds) await detach(id, ctx.log)
+      if (v && state?.kind === 'ATTACHED_TO_THIS') {
+        for (const id of state.attachmentIds) await detach(v.id, id, ctx.log)
+        const left = v.attachments.filter((a) => !state.attachmentIds.includes(a.attachment_id))
+        remember({ ...v, attachments: left, status: left.length ? 'in-use' : 'available' })
+      }
       await rmdir(mountpoint).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOENT')
           ctx.log.warn({ err: e, mountpoint }, 'mountpoint directory not removed')
@@ -329,7 +351,7 @@ export function createCinderProvider(
         volume_type: v.volume_type ?? null,
         availability_zone: v.availability_zone ?? null,
         multiattach: v.multiattach,
-        attached_to: v.attachments.map((a) => a.host_name ?? a.server_id ?? 'unknown'),
+        attached_to: v.attachments.map((a) => attachmentHost(v, a)),
         fstype: v.metadata[META.fstype] || opts.defaults.fstype,
         formatted: v.metadata[META.formatted] === 'true',
       }
@@ -337,11 +359,18 @@ export function createCinderProvider(
   }
 
   /** Undo a new attachment in reverse order: unmount, disconnect, delete the attachment. */
-  async function rollback(id: string, info: ConnectionInfo, mountpoint: string, log: Logger) {
+  async function rollback(
+    volumeId: string,
+    id: string,
+    info: ConnectionInfo,
+    mountpoint: string,
+    log: Logger,
+  ) {
     try {
       if (await host.mountAt(mountpoint)) await host.unmount(mountpoint)
       await connectorFor(info, deps.connectors).disconnect(info, log)
       await api.deleteAttachment(id)
+      await api.metadata.deleteKey(volumeId, attachmentKey(id))
       log.info({ attachment: id }, 'mount failed: attachment rolled back')
     } catch (e) {
       log.error(

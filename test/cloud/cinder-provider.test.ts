@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
+import { it, type TestContext } from 'node:test'
+import { hostConnector } from '../../src/connectors/connector.ts'
+import { localConnector } from '../../src/connectors/local.ts'
+import { VolumeInUseError } from '../../src/errors.ts'
+import { createExec } from '../../src/host/exec.ts'
+import { createLinuxHost } from '../../src/host/linux-host.ts'
+import { CinderClient } from '../../src/openstack/cinder.ts'
+import { createCinderProvider } from '../../src/providers/cinder/cinder-provider.ts'
+import { providerContract, testContext } from '../contract/provider-contract.ts'
+import { cloudSession, devcloudAuth, uniqueName } from '../support/devcloud.ts'
+import { cleanupUnder, leaksUnder } from '../support/host-cleanup.ts'
+import { memoryLogger, tmpDir } from '../support/tmp.ts'
+
+const DEFAULTS = {
+  size: 1,
+  fstype: 'ext4',
+  volumeType: '',
+  availabilityZone: '',
+  multiattach: false,
+}
+
+/** Loop devices whose backing file belongs to one of these Cinder volumes (the dev cloud driver). */
+function loopsOf(ids: readonly string[]): string[] {
+  const out: string[] = []
+  for (const n of readdirSync('/sys/block').filter((x) => x.startsWith('loop'))) {
+    try {
+      const backing = readFileSync(`/sys/block/${n}/loop/backing_file`, 'utf8')
+      if (ids.some((id) => backing.includes(id))) out.push(n)
+    } catch {
+      // not attached
+    }
+  }
+  return out
+}
+
+/**
+ * The Cinder provider on this host against the dev cloud, as the non-admin user, with its own
+ * `volume_from` (so tests running at once do not see each other's volumes). `hostName` stands for
+ * another Docker host attaching the same volumes.
+ */
+async function make(
+  t: TestContext,
+  o: { volumeFrom?: string; hostName?: string; dir?: string } = {},
+) {
+  const dir = o.dir ?? (await tmpDir(t, 'fuxi-cinder-'))
+  const host = createLinuxHost(createExec())
+  const api = new CinderClient(cloudSession(devcloudAuth('openrc-demo')))
+  const volumeFrom = o.volumeFrom ?? uniqueName('from')
+  const connector = { ...hostConnector('127.0.0.1'), ...(o.hostName ? { host: o.hostName } : {}) }
+  const provider = createCinderProvider(
+    { volumeFrom, allTenants: false, defaults: DEFAULTS, connector },
+    { api, host, connectors: [localConnector(host)], log: memoryLogger().log },
+  )
+  const mountRoot = `${dir}/mnt${o.hostName ? `-${o.hostName}` : ''}`
+  if (!o.dir)
+    t.after(async () => {
+      const ids = (await api.listVolumes({ metadata: { volume_from: volumeFrom } })).map(
+        (v) => v.id,
+      )
+      cleanupUnder(dir)
+      for (const v of await provider.list()) {
+        await provider.unmount(v.name, `${mountRoot}/${v.name}`, testContext()).catch(() => {})
+        await provider.remove(v.name)
+      }
+      assert.deepEqual(leaksUnder(dir), { mounts: [], loops: [] })
+      assert.deepEqual(loopsOf(ids), [], 'no loop device of a deleted volume is left')
+    })
+  return { provider, api, host, dir, volumeFrom, mountRoot, createOptions: { size: '1' } }
+}
+
+providerContract('cinder (dev cloud, real host)', (t) => make(t), {
+  additionalTests: () => {
+    it('keeps data across unmount and remount; Status shows the Cinder side', async (t) => {
+      const { provider, mountRoot } = await make(t)
+      await provider.create('data', provider.parseOptions({ size: '1' }))
+      const mp = `${mountRoot}/data`
+      await provider.mount('data', mp, testContext())
+      await writeFile(`${mp}/hello`, 'from fuxi')
+      const status = provider.describe('data')
+      assert.equal(status.cinder_status, 'in-use')
+      assert.equal(status.formatted, true)
+      assert.ok(Array.isArray(status.attached_to) && status.attached_to.length === 1)
+      await provider.unmount('data', mp, testContext())
+      await provider.get('data')
+      assert.equal(provider.describe('data').cinder_status, 'available')
+      await provider.mount('data', mp, testContext())
+      assert.equal(await readFile(`${mp}/hello`, 'utf8'), 'from fuxi')
+      await provider.unmount('data', mp, testContext())
+    })
+
+    it('a volume attached to another host: mount and remove refused unless multiattach', async (t) => {
+      const here = await make(t)
+      const there = await make(t, {
+        volumeFrom: here.volumeFrom,
+        hostName: 'other-docker-host',
+        dir: here.dir,
+      })
+      await here.provider.create('single', here.provider.parseOptions({}))
+      await there.provider.mount('single', `${there.mountRoot}/single`, testContext())
+      await assert.rejects(
+        here.provider.mount('single', `${here.mountRoot}/single`, testContext()),
+        (e: unknown) => {
+          assert.ok(e instanceof VolumeInUseError)
+          assert.match(e.message, /attached to other-docker-host/)
+          return true
+        },
+      )
+      await assert.rejects(
+        here.provider.remove('single'),
+        /attached to other-docker-host; stop its containers there first/,
+      )
+      await there.provider.unmount('single', `${there.mountRoot}/single`, testContext())
+
+      await here.provider.create(
+        'shared',
+        here.provider.parseOptions({ volume_type: 'multiattach', multiattach: 'true' }),
+      )
+      await there.provider.mount('shared', `${there.mountRoot}/shared`, testContext())
+      await writeFile(`${there.mountRoot}/shared/note`, 'written there')
+      await here.provider.mount('shared', `${here.mountRoot}/shared`, testContext())
+      assert.equal(await readFile(`${here.mountRoot}/shared/note`, 'utf8'), 'written there')
+      await here.provider.get('shared')
+      assert.equal((here.provider.describe('shared').attached_to as string[]).length, 2)
+      await here.provider.unmount('shared', `${here.mountRoot}/shared`, testContext())
+      await there.provider.unmount('shared', `${there.mountRoot}/shared`, testContext())
+    })
+
+    it('-o multiattach=true with a type that does not allow it fails clearly and leaves nothing', async (t) => {
+      const { provider, api, volumeFrom } = await make(t)
+      await assert.rejects(
+        provider.create('nomulti', provider.parseOptions({ multiattach: 'true' })),
+        /volume type "default" does not allow multiattach/,
+      )
+      await new Promise((r) => setTimeout(r, 500))
+      const left = await api.listVolumes({ metadata: { volume_from: volumeFrom } })
+      assert.ok(
+        left.every((v) => v.status === 'deleting'),
+        JSON.stringify(left.map((v) => v.status)),
+      )
+    })
+  },
+})
