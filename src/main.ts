@@ -46,7 +46,12 @@ async function main(argv: string[]): Promise<void> {
         }
       : undefined,
   })
-  await app.reconcile()
+  // A cloud that is down must not keep the daemon (and the local volumes) from serving.
+  await app
+    .reconcile()
+    .catch((err: unknown) =>
+      log.error({ err }, 'reconcile at start failed; serving anyway (fuxi reconcile retries it)'),
+    )
   await app.listen()
   log.info(
     {

@@ -60,9 +60,17 @@ export async function reconcile(
   const records = svc.names().flatMap((n) => svc.record(n) ?? [])
   for (const p of svc.providers()) {
     const mine = records.filter((r) => r.provider === p.name)
-    const states = await p.inspect(
-      mine.map((r) => ({ name: r.name, mountpoint: svc.mountpointOf(r) })),
-    )
+    const states = await p
+      .inspect(mine.map((r) => ({ name: r.name, mountpoint: svc.mountpointOf(r) })))
+      .catch((err: unknown) => {
+        // e.g. the cloud is unreachable: leave these volumes as they are until the next reconcile
+        log.error(
+          { err, provider: p.name },
+          'cannot inspect provider volumes; not reconciling them now',
+        )
+        return undefined
+      })
+    if (!states) continue
     for (const rec of mine) {
       const phys = states.get(rec.name)
       if (phys && !needsWork(rec, phys, svc.bootId, input)) continue

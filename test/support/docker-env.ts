@@ -30,14 +30,15 @@ export interface DockerEnv {
   close(): Promise<void>
 }
 
-export async function startDockerEnv(): Promise<DockerEnv> {
+/** `extra`: fuxi.conf lines after the [DEFAULT] keys the env sets (more keys, then sections). */
+export async function startDockerEnv(opts: { extra?: string } = {}): Promise<DockerEnv> {
   await mkdir('/var/lib/fuxi-test', { recursive: true })
   const dir = await mkdtemp('/var/lib/fuxi-test/fuxi-')
   const driver = `fxt${randomBytes(3).toString('hex')}`
   const dockerd = await Dockerd.start()
   const fuxi = await Daemon.create(dir, {
     socket: `/run/docker/plugins/${driver}.sock`,
-    extra: `docker_socket = ${dockerd.socket}\n`,
+    extra: `docker_socket = ${dockerd.socket}\n${opts.extra ?? ''}`,
   })
   await fuxi.start()
   await dockerd.ensureImage()
@@ -80,10 +81,11 @@ export async function startDockerEnv(): Promise<DockerEnv> {
 export function useDockerEnv(
   before: (fn: () => Promise<void>) => void,
   after: (fn: () => Promise<void>) => void,
+  opts: { extra?: () => string } = {},
 ): () => DockerEnv {
   let env: DockerEnv | undefined
   before(async () => {
-    env = await startDockerEnv()
+    env = await startDockerEnv({ extra: opts.extra?.() })
   })
   after(async () => {
     await env?.close()

@@ -26,7 +26,7 @@ export interface ProxyEntry {
  * A loopback HTTP(S) proxy in front of a real service. Faults are queued per request matching a
  * method (and path regex); everything else is forwarded untouched. `log` records every request.
  */
-export async function faultProxy(t: TestContext, target: string, tls?: ServerOptions) {
+export async function faultProxy(t: TestContext | undefined, target: string, tls?: ServerOptions) {
   const upstream = new URL(target)
   const faults: { method: string; path: RegExp; fault: Fault }[] = []
   const log: ProxyEntry[] = []
@@ -102,16 +102,17 @@ export async function faultProxy(t: TestContext, target: string, tls?: ServerOpt
     s.on('close', () => sockets.delete(s))
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  t.after(
-    () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => r())
-      }),
-  )
+  const close = () =>
+    new Promise<void>((r) => {
+      for (const s of sockets) s.destroy()
+      server.close(() => r())
+    })
+  t?.after(close)
   const port = (server.address() as { port: number }).port
   return {
     url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    /** Closed after the test when one was given; otherwise call this. */
+    close,
     log,
     /** The next `times` requests with this method (and path) get `fault`. */
     inject(method: string, fault: Fault, o: { path?: RegExp; times?: number } = {}) {

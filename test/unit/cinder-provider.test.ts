@@ -303,3 +303,21 @@ describe('cloud volumes fuxi has not seen yet', () => {
     await assert.rejects(app.volumes.mount('never-made', 'c2'), /volume "never-made" not found/)
   })
 })
+
+describe('an unreachable cloud at start', () => {
+  it('does not stop the reconcile (or the daemon): those volumes wait for the next one', async (t) => {
+    const host = new FakeHost()
+    const m = await make(t, host)
+    const down = () => Promise.reject(new Error('connect ECONNREFUSED'))
+    const { app, lines } = await buildApp(t, {
+      host,
+      providers: () => [{ ...m.provider, list: down, inspect: down }],
+    })
+    await m.cinder.add({ name: 'v', metadata: { volume_from: 'fuxi' } })
+    await app.volumes.lookup('v')
+    assert.deepEqual(await app.reconcile(), [])
+    assert.ok(
+      lines().some((l) => l.msg === 'cannot inspect provider volumes; not reconciling them now'),
+    )
+  })
+})
