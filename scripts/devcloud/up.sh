@@ -207,14 +207,16 @@ volume_backend_name = loop
 loop_volumes_dir = $CI/volumes
 CONF
 start_service cinder "$CI" 8776 cinder-api cinder-scheduler cinder-volume
-if [ ! -f "$CI/types-done" ]; then
+if [ ! -f "$CI/types-and-quotas-done" ]; then
   (
     . "$DC/openrc"
     openstack volume type show default > /dev/null 2>&1 || openstack volume type create default > /dev/null
     openstack volume type show multiattach > /dev/null 2>&1 ||
       openstack volume type create --property multiattach="<is> True" multiattach > /dev/null
+    # Tests run at once in one project: the default quota class (10 volumes) is far too small.
+    cinder quota-class-update default --volumes 1000 --snapshots 1000 --gigabytes 10000 > /dev/null
   )
-  touch "$CI/types-done"
+  touch "$CI/types-and-quotas-done"
 fi
 log "Cinder is up on http://127.0.0.1:8776/v3"
 
@@ -240,6 +242,10 @@ default_share_type = default
 periodic_interval = 10
 periodic_fuzzy_delay = 0
 $(common_sections manila "$MA")
+[quota]
+shares = 1000
+gigabytes = 10000
+snapshots = 1000
 [dir]
 share_driver = fuxi_devcloud.manila_dir.DirShareDriver
 share_backend_name = dir

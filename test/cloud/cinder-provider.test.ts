@@ -45,7 +45,6 @@ async function make(
   t: TestContext,
   o: { volumeFrom?: string; hostName?: string; dir?: string } = {},
 ) {
-  const dir = o.dir ?? (await tmpDir(t, 'fuxi-cinder-'))
   const host = createLinuxHost(createExec())
   const api = new CinderClient(cloudSession(devcloudAuth('openrc-demo')))
   const volumeFrom = o.volumeFrom ?? uniqueName('from')
@@ -54,20 +53,27 @@ async function make(
     { volumeFrom, allTenants: false, defaults: DEFAULTS, connector },
     { api, host, connectors: [localConnector(host)], log: memoryLogger().log },
   )
-  const mountRoot = `${dir}/mnt${o.hostName ? `-${o.hostName}` : ''}`
-  if (!o.dir)
-    t.after(async () => {
-      const ids = (await api.listVolumes({ metadata: { volume_from: volumeFrom } })).map(
-        (v) => v.id,
-      )
-      cleanupUnder(dir)
-      for (const v of await provider.list()) {
-        await provider.unmount(v.name, `${mountRoot}/${v.name}`, testContext()).catch(() => {})
-        await provider.remove(v.name)
+  // Runs before the temp dir goes (a live mount inside it would be emptied by rm -r): unmount,
+  // detach and delete every volume of this volume_from, then prove nothing is left.
+  const cleanup = async () => {
+    const ids = (await api.listVolumes({ metadata: { volume_from: volumeFrom } })).map((v) => v.id)
+    for (const v of await provider.list()) {
+      await provider.unmount(v.name, `${mountRoot}/${v.name}`, testContext()).catch(() => {})
+      await provider.remove(v.name)
+    }
+    assert.deepEqual(leaksUnder(dir), { mounts: [], loops: [] })
+    assert.deepEqual(loopsOf(ids), [], 'no loop device of a deleted volume is left')
+  }
+  const dir =
+    o.dir ??
+    (await tmpDir(t, 'fuxi-cinder-', async () => {
+      try {
+        await cleanup()
+      } finally {
+        cleanupUnder(dir)
       }
-      assert.deepEqual(leaksUnder(dir), { mounts: [], loops: [] })
-      assert.deepEqual(loopsOf(ids), [], 'no loop device of a deleted volume is left')
-    })
+    }))
+  const mountRoot = `${dir}/mnt${o.hostName ? `-${o.hostName}` : ''}`
   return { provider, api, host, dir, volumeFrom, mountRoot, createOptions: { size: '1' } }
 }
 
