@@ -48,22 +48,8 @@ async function make(
   const host = createLinuxHost(createExec())
   const api = new CinderClient(cloudSession(devcloudAuth('openrc-demo')))
   const volumeFrom = o.volumeFrom ?? uniqueName('from')
-  const connector = { ...hostConnector('127.0.0.1'), ...(o.hostName ? { host: o.hostName } : {}) }
-  const provider = createCinderProvider(
-    { volumeFrom, allTenants: false, defaults: DEFAULTS, connector },
-    { api, host, connectors: [localConnector(host)], log: memoryLogger().log },
-  )
-  // Runs before the temp dir goes (a live mount inside it would be emptied by rm -r): unmount,
-  // detach and delete every volume of this volume_from, then prove nothing is left.
-  const cleanup = async () => {
-    const ids = (await api.listVolumes({ metadata: { volume_from: volumeFrom } })).map((v) => v.id)
-    for (const v of await provider.list()) {
-      await provider.unmount(v.name, `${mountRoot}/${v.name}`, testContext()).catch(() => {})
-      await provider.remove(v.name)
-    }
-    assert.deepEqual(leaksUnder(dir), { mounts: [], loops: [] })
-    assert.deepEqual(loopsOf(ids), [], 'no loop device of a deleted volume is left')
-  }
+  const side = o.hostName ?? 'here'
+  let cleanup = async () => {}
   const dir =
     o.dir ??
     (await tmpDir(t, 'fuxi-cinder-', async () => {
@@ -73,7 +59,29 @@ async function make(
         cleanupUnder(dir)
       }
     }))
-  const mountRoot = `${dir}/mnt${o.hostName ? `-${o.hostName}` : ''}`
+  const connector = { ...hostConnector('127.0.0.1'), ...(o.hostName ? { host: o.hostName } : {}) }
+  const provider = createCinderProvider(
+    {
+      volumeFrom,
+      allTenants: false,
+      defaults: DEFAULTS,
+      connector,
+      stateDir: `${dir}/state-${side}`,
+    },
+    { api, host, connectors: [localConnector(host)], log: memoryLogger().log },
+  )
+  const mountRoot = `${dir}/mnt-${side}`
+  // Runs before the temp dir goes (a live mount inside it would be emptied by rm -r): unmount,
+  // detach and delete every volume of this volume_from, then prove nothing is left.
+  cleanup = async () => {
+    const ids = (await api.listVolumes({ metadata: { volume_from: volumeFrom } })).map((v) => v.id)
+    for (const v of await provider.list()) {
+      await provider.unmount(v.name, `${mountRoot}/${v.name}`, testContext()).catch(() => {})
+      await provider.remove(v.name)
+    }
+    assert.deepEqual(leaksUnder(dir), { mounts: [], loops: [] })
+    assert.deepEqual(loopsOf(ids), [], 'no loop device of a deleted volume is left')
+  }
   return { provider, api, host, dir, volumeFrom, mountRoot, createOptions: { size: '1' } }
 }
 

@@ -20,6 +20,8 @@ export interface ProxyEntry {
   fault: Fault['kind'] | 'none'
   /** The upstream status, when the request reached the service. */
   upstream?: number
+  /** Time the service took (forwarded requests), ms. */
+  ms?: number
 }
 
 /**
@@ -39,6 +41,7 @@ export async function faultProxy(t: TestContext | undefined, target: string, tls
     entry: ProxyEntry,
     delayMs = 0,
   ) => {
+    const t0 = performance.now()
     const up = httpRequest(
       {
         host: upstream.hostname,
@@ -52,6 +55,7 @@ export async function faultProxy(t: TestContext | undefined, target: string, tls
         const chunks: Buffer[] = []
         ur.on('data', (c: Buffer) => chunks.push(c))
         ur.on('end', () => {
+          entry.ms = performance.now() - t0
           setTimeout(() => {
             if (res.destroyed) return
             res.writeHead(ur.statusCode ?? 502, ur.headers)

@@ -29,6 +29,7 @@ async function make(t: TestContext, host = new FakeHost()) {
       allTenants: false,
       defaults: DEFAULTS,
       connector: { host: HOST, ip: '127.0.0.1', multipath: false },
+      stateDir: `${dir}/state-cinder`,
     },
     { api: cinder, host, connectors: [localConnector(host, [1, 1])], log: memoryLogger().log },
   )
@@ -236,23 +237,24 @@ providerContract('cinder (fake Cinder, fake host)', make, {
       await provider.unmount('legacy', `${mountRoot}/legacy`, testContext())
     })
 
-    it('after a crash between attach and complete, drops the half-made attachment and attaches again', async (t) => {
-      const { provider, cinder, mountRoot } = await make(t)
+    it('an attachment left half-made (mount and its rollback both failed) is undone by the next mount', async (t) => {
+      const { provider, cinder, host, mountRoot } = await make(t)
       await provider.create('crash', provider.parseOptions({}))
       const v = [...cinder.volumes.values()][0] as CinderVolume
-      await cinder.createAttachment(v.id, {
-        connector: { host: HOST, ip: '127.0.0.1', multipath: false },
-      })
-      assert.equal(v.status, 'attaching')
+      cinder.failNext.add('completeAttachment')
+      cinder.failNext.add('deleteAttachment')
       await assert.rejects(
         provider.mount('crash', `${mountRoot}/crash`, testContext()),
-        /"attaching": another operation/,
+        /injected completeAttachment/,
       )
-      const ctx = { ...testContext(), interruptedAt: 'attaching' as const }
-      await provider.mount('crash', `${mountRoot}/crash`, ctx)
+      assert.equal(v.status, 'attaching', 'the failed rollback left the attachment')
       assert.equal(cinder.attachments.size, 1)
+      await provider.mount('crash', `${mountRoot}/crash`, testContext())
+      assert.equal(cinder.attachments.size, 1, 'the old attachment went, a new one serves')
       assert.equal(v.status, 'in-use')
       await provider.unmount('crash', `${mountRoot}/crash`, testContext())
+      assert.equal(v.status, 'available')
+      assert.equal(host.loops.size, 0)
     })
 
     it('two fuxi volumes of one name are reported with their ids', async (t) => {

@@ -9,7 +9,6 @@ import {
 import type { Host } from '../../host/host.ts'
 import type { Logger } from '../../log.ts'
 import type {
-  CinderAttachment,
   CinderClient,
   CinderVolume,
   ConnectionInfo,
@@ -18,6 +17,7 @@ import type {
 import { ensureFilesystem } from '../../volumes/filesystem.ts'
 import type { BackendVolume, OpContext, VolumeProvider } from '../../volumes/provider.ts'
 import { attachmentHost, attachmentKey, attachState } from './attach-state.ts'
+import { type AttachmentRecord, attachmentRecords } from './attachment-records.ts'
 import { type CinderOptionDefaults, parseCinderOptions } from './options.ts'
 
 export const PROVIDER_NAME = 'cinder'
@@ -52,14 +52,19 @@ export interface CinderProviderOptions {
   readonly defaults: CinderOptionDefaults
   /** This host as Cinder sees it. */
   readonly connector: Connector
+  /** Where this host's attachment records live (`<state_dir>/cinder`). */
+  readonly stateDir: string
 }
+
+/** A volume read this recently (e.g. by the Get dockerd sends before Remove) is not read again. */
+const FRESH_MS = 30_000
 
 /**
  * Docker volumes as Cinder volumes: a volume named like the Docker volume and marked with
  * `volume_from`. Create makes it; the first Mount attaches it to this host (attachments API with
  * this host's connector), formats it once, mounts it; the last Unmount unmounts, disconnects and
- * deletes the attachment. Cinder is the source of truth for attachments, so a restarted daemon
- * finds its own by host name.
+ * deletes the attachment. This host's attachments are recorded locally (Cinder does not show
+ * non-admins whose attachment is whose) and in the volume's metadata (for the other hosts).
  */
 export function createCinderProvider(
   opts: CinderProviderOptions,
@@ -67,10 +72,11 @@ export function createCinderProvider(
 ): VolumeProvider {
   const { api, host } = deps
   const me = opts.connector.host
-  const seen = new Map<string, CinderVolume>()
+  const records = attachmentRecords(opts.stateDir)
+  const seen = new Map<string, { v: CinderVolume; at: number }>()
 
   const remember = (v: CinderVolume) => {
-    if (v.name) seen.set(v.name, v)
+    if (v.name) seen.set(v.name, { v, at: Date.now() })
     return v
   }
   const toBackend = (v: CinderVolume): BackendVolume => ({
@@ -103,45 +109,45 @@ export function createCinderProvider(
     return v
   }
 
-  /** Disconnects and deletes one of this host's attachments (unmounted first by the caller). */
-  async function detach(volumeId: string, attachmentId: string, log: Logger): Promise<void> {
-    const att = await api.getAttachment(attachmentId)
-    if (att) {
-      await connectorFor(att.connection_info, deps.connectors).disconnect(att.connection_info, log)
-      await api.deleteAttachment(attachmentId)
-      log.info({ attachment: attachmentId }, 'attachment deleted')
-    }
-    await api.metadata.deleteKey(volumeId, attachmentKey(attachmentId))
+  /** Disconnects and deletes one attachment of this host; already gone is fine. */
+  async function detach(
+    volumeId: string,
+    id: string,
+    info: ConnectionInfo | undefined,
+    log: Logger,
+  ) {
+    const connection = info ?? (await api.getAttachment(id))?.connection_info
+    if (connection) await connectorFor(connection, deps.connectors).disconnect(connection, log)
+    await api.deleteAttachment(id)
+    await api.metadata.deleteKey(volumeId, attachmentKey(id))
+    log.info({ attachment: id }, 'attachment deleted')
   }
 
-  /** After a crash between creating an attachment and completing it: drop the half-made one. */
-  async function dropPending(v: CinderVolume, log: Logger): Promise<CinderVolume> {
-    const pending = (await api.listAttachments(v.id)).filter(
-      (a) => a.status === 'attaching' || a.status === 'reserved',
-    )
-    for (const a of pending) {
-      log.warn(
-        { attachment: a.id, status: a.status },
-        'deleting an attachment a crash left unfinished',
-      )
-      await connectorFor(a.connection_info, deps.connectors)
-        .disconnect(a.connection_info, log)
-        .catch(() => {})
-      await api.deleteAttachment(a.id)
-      await api.metadata.deleteKey(v.id, attachmentKey(a.id))
+  /** Undo this host's attachment of `name` (unmounted first), and forget it. */
+  async function release(name: string, r: AttachmentRecord, mountpoint: string, log: Logger) {
+    if (await host.mountAt(mountpoint)) await host.unmount(mountpoint)
+    await detach(r.volumeId, r.attachmentId, r.connectionInfo, log)
+    await records.drop(name)
+    const cached = seen.get(name)?.v
+    if (cached) {
+      const left = cached.attachments.filter((a) => a.attachment_id !== r.attachmentId)
+      remember({ ...cached, attachments: left, status: left.length ? 'in-use' : 'available' })
     }
-    return (await api.waitForVolume(v.id, ['available', 'in-use'], { timeoutMs: 20_000 })) ?? v
   }
 
-  /** Attaches the volume here (or finds this host's attachment); returns it and whether it is new. */
+  /** This host's attachment of the volume: reused when it has one, else created (not completed). */
   async function attach(
     name: string,
-    v0: CinderVolume,
+    v: CinderVolume,
     ctx: OpContext,
-  ): Promise<{ attachment: CinderAttachment; created: boolean }> {
-    let v = v0
-    if (ctx.interruptedAt === 'attaching' && (v.status === 'attaching' || v.status === 'reserved'))
-      v = await dropPending(v, ctx.log)
+  ): Promise<{ record: AttachmentRecord; created: boolean }> {
+    const known = await records.read(name)
+    if (
+      known?.volumeId === v.id &&
+      v.attachments.some((a) => a.attachment_id === known.attachmentId)
+    )
+      return { record: known, created: false }
+    if (known) await records.drop(name) // its attachment is gone (detached elsewhere) or the volume was replaced
     const state = attachState(v, me)
     switch (state.kind) {
       case 'ERROR':
@@ -159,20 +165,35 @@ export function createCinderProvider(
           )
         break
       case 'ATTACHED_TO_THIS': {
+        // Ours by Cinder's host_name or the metadata, but the local record is gone: adopt it.
         const id = state.attachmentIds[0] as string
-        const attachment = await api.getAttachment(id)
-        if (attachment) return { attachment, created: false }
+        const a = await api.getAttachment(id)
+        if (a) {
+          const record = {
+            volumeId: v.id,
+            attachmentId: id,
+            connectionInfo: a.connection_info,
+            completed: true,
+          }
+          await records.write(name, record)
+          return { record, created: false }
+        }
         break
       }
       case 'NOT_ATTACHED':
         break
     }
     await ctx.step('attaching')
-    const attachment = await api.createAttachment(v.id, { connector: opts.connector, mode: 'rw' })
-    ctx.log.info({ volume: v.id, attachment: attachment.id }, 'attachment created')
-    // Non-admins cannot see an attachment's host: record it where every fuxi can read it.
-    await api.metadata.set(v.id, { [attachmentKey(attachment.id)]: me })
-    return { attachment, created: true }
+    const a = await api.createAttachment(v.id, { connector: opts.connector, mode: 'rw' })
+    const record = {
+      volumeId: v.id,
+      attachmentId: a.id,
+      connectionInfo: a.connection_info,
+      completed: false,
+    }
+    await records.write(name, record)
+    ctx.log.info({ volume: v.id, attachment: a.id }, 'attachment created')
+    return { record, created: true }
   }
 
   return {
@@ -214,26 +235,48 @@ export function createCinderProvider(
     },
 
     async remove(name) {
-      const v = await find(name)
+      const cached = seen.get(name)
+      let v = cached && Date.now() - cached.at < FRESH_MS ? cached.v : await find(name)
       if (!v) return
       const log = deps.log.child({ volume: v.id, name })
-      const state = attachState(v, me)
-      if (
-        state.kind === 'ATTACHED_TO_OTHER' ||
-        (state.kind === 'ATTACHED_TO_THIS' && state.others.length)
-      )
-        throw new VolumeInUseError(
-          `volume "${name}" is attached to ${state.kind === 'ATTACHED_TO_OTHER' ? state.hosts.join(', ') : state.others.join(', ')}; stop its containers there first`,
-        )
-      if (state.kind === 'TRANSITIONAL')
-        throw new VolumeStateError(
-          `Cinder volume ${v.id} ("${name}") is "${state.status}"; retry when it settles`,
-        )
-      if (state.kind === 'ATTACHED_TO_THIS') {
-        for (const id of state.attachmentIds) await detach(v.id, id, log)
-        await api.waitForVolume(v.id, ['available'], { timeoutMs: 20_000 })
+      const mine = await records.read(name)
+      if (mine) {
+        await release(name, mine, '', log) // unmounted by the service already
+        v = (await api.waitForVolume(v.id, ['available', 'in-use'], { timeoutMs: 20_000 })) ?? v
       }
-      await api.deleteVolume(v.id)
+      const refuse = (w: CinderVolume) => {
+        const state = attachState(w, me)
+        if (
+          state.kind === 'ATTACHED_TO_OTHER' ||
+          (state.kind === 'ATTACHED_TO_THIS' && state.others.length)
+        )
+          throw new VolumeInUseError(
+            `volume "${name}" is attached to ${state.kind === 'ATTACHED_TO_OTHER' ? state.hosts.join(', ') : state.others.join(', ')}; stop its containers there first`,
+          )
+        if (state.kind === 'TRANSITIONAL')
+          throw new VolumeStateError(
+            `Cinder volume ${w.id} ("${name}") is "${state.status}"; retry when it settles`,
+          )
+      }
+      if (!mine && attachState(v, me).kind !== 'NOT_ATTACHED') {
+        v = cached?.v === v ? await find(name) : v // refuse only on a fresh look
+        if (!v) return
+        refuse(v)
+        const state = attachState(v, me)
+        if (state.kind === 'ATTACHED_TO_THIS') {
+          // attached here without a record (state lost, or the original fuxi): detach first
+          for (const id of state.attachmentIds) await detach(v.id, id, undefined, log)
+          await api.waitForVolume(v.id, ['available'], { timeoutMs: 20_000 })
+        }
+      }
+      try {
+        await api.deleteVolume(v.id)
+      } catch (e) {
+        // Cinder refuses to delete an attached volume: say where it is attached, from a fresh look.
+        const now = await find(name)
+        if (now) refuse(now)
+        throw e
+      }
       await api.waitForVolume(v.id, [], { timeoutMs: REMOVE_WAIT_MS, goneIsSuccess: true })
       seen.delete(name)
       log.info('Cinder volume deleted')
@@ -264,16 +307,33 @@ export function createCinderProvider(
     },
 
     async mount(name, mountpoint, ctx) {
+      const unfinished = await records.read(name)
+      if (unfinished && !unfinished.completed) {
+        // A mount died (or its rollback failed) between attaching and completing: undo it first.
+        ctx.log.warn(
+          { attachment: unfinished.attachmentId },
+          'removing an attachment an interrupted mount left',
+        )
+        await release(name, unfinished, mountpoint, ctx.log)
+      }
       const v = await mustFind(name)
-      const { attachment, created } = await attach(name, v, ctx)
-      const connector = connectorFor(attachment.connection_info, deps.connectors)
+      const { record, created } = await attach(name, v, ctx)
+      const info = record.connectionInfo
       try {
-        const device = await connector.connect(attachment.connection_info, ctx.log)
-        if (created || attachment.status !== 'attached') await api.completeAttachment(attachment.id)
+        const device = await connectorFor(info, deps.connectors).connect(info, ctx.log)
+        // One metadata write: whose attachment this is (for the other hosts), and the filesystem.
+        const md: Record<string, string> = created
+          ? { [attachmentKey(record.attachmentId)]: me }
+          : {}
         let fstype = v.metadata[META.fstype] || opts.defaults.fstype
         if (v.metadata[META.formatted] !== 'true') {
           fstype = await ensureFilesystem(host, { name, device, fstype }, ctx)
-          await api.metadata.set(v.id, { [META.fstype]: fstype, [META.formatted]: 'true' })
+          Object.assign(md, { [META.fstype]: fstype, [META.formatted]: 'true' })
+        }
+        if (Object.keys(md).length) await api.metadata.set(v.id, md)
+        if (!record.completed) {
+          await api.completeAttachment(record.attachmentId)
+          await records.write(name, { ...record, completed: true })
         }
         await ctx.step('mounting')
         const current = await host.mountAt(mountpoint)
@@ -288,32 +348,37 @@ export function createCinderProvider(
         remember({
           ...v,
           status: 'in-use',
-          metadata: {
-            ...v.metadata,
-            [META.fstype]: fstype,
-            [META.formatted]: 'true',
-            [attachmentKey(attachment.id)]: me,
-          },
+          metadata: { ...v.metadata, ...md },
           attachments: created
-            ? [...v.attachments, { attachment_id: attachment.id, host_name: me, server_id: null }]
+            ? [
+                ...v.attachments,
+                { attachment_id: record.attachmentId, host_name: me, server_id: null },
+              ]
             : v.attachments,
         })
         return device
       } catch (e) {
         if (created)
-          await rollback(v.id, attachment.id, attachment.connection_info, mountpoint, ctx.log)
+          await release(name, record, mountpoint, ctx.log).catch((err: unknown) =>
+            ctx.log.error(
+              { err, attachment: record.attachmentId },
+              'rollback of the attachment failed; the next mount or reconcile finishes it',
+            ),
+          )
         throw e
       }
     },
 
     async unmount(name, mountpoint, ctx) {
-      if (await host.mountAt(mountpoint)) await host.unmount(mountpoint)
-      const v = await find(name)
-      const state = v && attachState(v, me)
-      if (v && state?.kind === 'ATTACHED_TO_THIS') {
-        for (const id of state.attachmentIds) await detach(v.id, id, ctx.log)
-        const left = v.attachments.filter((a) => !state.attachmentIds.includes(a.attachment_id))
-        remember({ ...v, attachments: left, status: left.length ? 'in-use' : 'available' })
+      const mine = await records.read(name)
+      if (mine) await release(name, mine, mountpoint, ctx.log)
+      else {
+        if (await host.mountAt(mountpoint)) await host.unmount(mountpoint)
+        // No record (state lost, or attached by the original fuxi): Cinder's view, when it has one.
+        const v = await find(name)
+        const state = v && attachState(v, me)
+        if (v && state?.kind === 'ATTACHED_TO_THIS')
+          for (const id of state.attachmentIds) await detach(v.id, id, undefined, ctx.log)
       }
       await rmdir(mountpoint).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOENT')
@@ -322,27 +387,19 @@ export function createCinderProvider(
     },
 
     async inspect(targets) {
-      const [mounts, volumes] = await Promise.all([
-        host.mounts(),
-        api.listVolumes({ metadata: owned(), allTenants: opts.allTenants }),
-      ])
+      // Local only (mount table and attachment records): works while the cloud is unreachable.
+      const [mounts, attached] = await Promise.all([host.mounts(), records.names()])
       const mounted = new Set(mounts.map((m) => m.mountPoint))
-      const attachments = new Map<string, string[]>()
-      for (const v of volumes) {
-        remember(v)
-        const s = attachState(v, me)
-        if (v.name && s.kind === 'ATTACHED_TO_THIS') attachments.set(v.name, [...s.attachmentIds])
+      const out = new Map<string, { mounted: boolean; devices: string[] }>()
+      for (const t of targets) {
+        const r = attached.has(t.name) ? await records.read(t.name) : undefined
+        out.set(t.name, { mounted: mounted.has(t.mountpoint), devices: r ? [r.attachmentId] : [] })
       }
-      return new Map(
-        targets.map((t) => [
-          t.name,
-          { mounted: mounted.has(t.mountpoint), devices: attachments.get(t.name) ?? [] },
-        ]),
-      )
+      return out
     },
 
     describe(name) {
-      const v = seen.get(name)
+      const v = seen.get(name)?.v
       if (!v) return {}
       return {
         volume_id: v.id,
@@ -356,27 +413,5 @@ export function createCinderProvider(
         formatted: v.metadata[META.formatted] === 'true',
       }
     },
-  }
-
-  /** Undo a new attachment in reverse order: unmount, disconnect, delete the attachment. */
-  async function rollback(
-    volumeId: string,
-    id: string,
-    info: ConnectionInfo,
-    mountpoint: string,
-    log: Logger,
-  ) {
-    try {
-      if (await host.mountAt(mountpoint)) await host.unmount(mountpoint)
-      await connectorFor(info, deps.connectors).disconnect(info, log)
-      await api.deleteAttachment(id)
-      await api.metadata.deleteKey(volumeId, attachmentKey(id))
-      log.info({ attachment: id }, 'mount failed: attachment rolled back')
-    } catch (e) {
-      log.error(
-        { err: e, attachment: id },
-        'rollback of the attachment failed; the next mount or reconcile retries',
-      )
-    }
   }
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { FuxiConfig } from '../../config/schema.ts'
 import { hostConnector } from '../../connectors/connector.ts'
 import { localConnector } from '../../connectors/local.ts'
@@ -37,6 +38,7 @@ export function cinderProviderFromConfig(
         multiattach: c.multiattach,
       },
       connector: hostConnector(config.DEFAULT.my_ip, iscsiInitiator()),
+      stateDir: join(config.DEFAULT.state_dir, 'cinder'),
     },
     {
       api: new CinderClient(sessionFromConfig(config, 'cinder', log)),

@@ -1,0 +1,152 @@
+// Cinder provider benchmark: prints figures, asserts nothing. `npm run bench:cinder` starts the
+// dev cloud first. One lifecycle (create → mount → unmount → remove):
+// 1. by hand with the fewest calls: create + poll, attachment with connector + complete, mkfs,
+//    mount, umount, attachment delete, delete + poll;
+// 2. through fuxi's plugin socket, with a counting proxy in front of Cinder: OpenStack calls per
+//    step (polls apart) and the time split between Cinder, the kernel and fuxi itself.
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, rmSync } from 'node:fs'
+import { mkdtemp } from 'node:fs/promises'
+import { hostConnector } from '../src/connectors/connector.ts'
+import { CinderClient } from '../src/openstack/cinder.ts'
+import { Daemon } from '../test/support/daemon.ts'
+import { cloudSession, devcloudAuth, uniqueName } from '../test/support/devcloud.ts'
+import { faultProxy } from '../test/support/fault-proxy.ts'
+import { median, now, row } from './stats.ts'
+
+const N = Number(process.env.BENCH_N ?? 8)
+const WAIT = { timeoutMs: 60_000 }
+mkdirSync('/var/lib/fuxi-test', { recursive: true })
+const dir = await mkdtemp('/var/lib/fuxi-test/bench-cinder-')
+const auth = devcloudAuth('openrc-demo')
+const api = new CinderClient(cloudSession(auth))
+const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: 'ignore' })
+const timed = async <T>(xs: number[], f: () => Promise<T> | T): Promise<T> => {
+  const t0 = now()
+  const r = await f()
+  xs.push(now() - t0)
+  return r
+}
+
+// ---- 1. by hand
+const hand = {
+  create: [] as number[],
+  attach: [] as number[],
+  mkfs: [] as number[],
+  mount: [] as number[],
+  umount: [] as number[],
+  detach: [] as number[],
+  remove: [] as number[],
+  total: [] as number[],
+}
+const mnt = `${dir}/hand`
+mkdirSync(mnt)
+for (let i = 0; i < N; i++) {
+  const t0 = now()
+  const v = await timed(hand.create, async () => {
+    const c = await api.createVolume({ name: uniqueName('hand'), size: 1 })
+    return api.waitForVolume(c.id, ['available'], WAIT)
+  })
+  const id = v?.id ?? ''
+  const att = await timed(hand.attach, async () => {
+    const a = await api.createAttachment(id, { connector: hostConnector('127.0.0.1') })
+    await api.completeAttachment(a.id)
+    return a
+  })
+  const dev = String(att.connection_info.device_path)
+  await timed(hand.mkfs, () => sh('mkfs.ext4', ['-q', dev]))
+  await timed(hand.mount, () => sh('mount', ['-t', 'ext4', dev, mnt]))
+  await timed(hand.umount, () => sh('umount', [mnt]))
+  await timed(hand.detach, () => api.deleteAttachment(att.id))
+  await timed(hand.remove, async () => {
+    await api.waitForVolume(id, ['available'], WAIT)
+    await api.deleteVolume(id)
+    await api.waitForVolume(id, [], { ...WAIT, goneIsSuccess: true })
+  })
+  hand.total.push(now() - t0)
+}
+console.log(`Cinder lifecycle by hand (${N} rounds, 1 GiB ext4, non-admin user)`)
+for (const [k, xs] of Object.entries(hand)) row(k, xs)
+
+// ---- 2. through fuxi
+const proxy = await faultProxy(undefined, 'http://127.0.0.1:8776')
+const endpoint = (await cloudSession(auth).endpoint('volumev3')).replace(
+  'http://127.0.0.1:8776',
+  proxy.url,
+)
+const volumeFrom = uniqueName('bench')
+const fuxi = await Daemon.create(dir, {
+  extra: [
+    'volume_providers = cinder',
+    `volume_from = ${volumeFrom}`,
+    'log_level = warn',
+    '[cinder]',
+    `auth_url = ${auth.auth_url}`,
+    `username = ${auth.username}`,
+    `password = ${auth.password}`,
+    `project_name = ${auth.project_name}`,
+    'user_domain_name = Default',
+    'project_domain_name = Default',
+    `endpoint_override = ${endpoint}`,
+    '',
+  ].join('\n'),
+})
+const steps = ['Create', 'Mount', 'Unmount', 'Remove'] as const
+const by = Object.fromEntries(
+  steps.map((s) => [
+    s,
+    { ms: [] as number[], calls: [] as number[], polls: [] as number[], cinderMs: [] as number[] },
+  ]),
+)
+try {
+  await fuxi.start()
+  for (let i = 0; i < N; i++) {
+    const name = `b${i}`
+    for (const step of steps) {
+      const from = proxy.log.length
+      const t0 = now()
+      const r = await fuxi.call(`VolumeDriver.${step}`, {
+        Name: name,
+        ID: 'bench',
+        Opts: { size: '1' },
+      })
+      const ms = now() - t0
+      if (r.Err) throw new Error(`${step}: ${r.Err}`)
+      const entries = proxy.log.slice(from)
+      const isPoll = (u: string) => /\/volumes\/[0-9a-f-]{36}$/.test(u.split('?')[0] ?? '')
+      const st = by[step]
+      if (!st) continue
+      st.ms.push(ms)
+      st.calls.push(entries.filter((e) => !(e.method === 'GET' && isPoll(e.url))).length)
+      st.polls.push(entries.filter((e) => e.method === 'GET' && isPoll(e.url)).length)
+      st.cinderMs.push(entries.reduce((a, e) => a + (e.ms ?? 0), 0))
+    }
+  }
+} finally {
+  await fuxi.stop()
+  await proxy.close()
+  rmSync(dir, { recursive: true, force: true })
+}
+console.log(`\nThe same through fuxi's plugin socket (${N} rounds)`)
+let calls = 0
+let total = 0
+for (const step of steps) {
+  const st = by[step]
+  if (!st) continue
+  calls += median(st.calls)
+  total += median(st.ms)
+  row(
+    step,
+    st.ms,
+    `   calls ${median(st.calls)} (+${median(st.polls)} polls), in Cinder ${median(st.cinderMs).toFixed(0)} ms`,
+  )
+}
+const handTotal = median(hand.total)
+const kernel = median(hand.mkfs) + median(hand.mount) + median(hand.umount)
+const cinderTotal = steps.reduce((a, s) => a + median(by[s]?.cinderMs ?? []), 0)
+console.log(
+  `  lifecycle: ${total.toFixed(0)} ms vs ${handTotal.toFixed(0)} ms by hand (${(total / handTotal).toFixed(2)}x); ${calls} non-poll OpenStack calls (by hand: 6)`,
+)
+console.log(
+  `  split: Cinder ${cinderTotal.toFixed(0)} ms, kernel ≈ ${kernel.toFixed(0)} ms (by-hand mkfs+mount+umount), fuxi ≈ ${(total - cinderTotal - kernel).toFixed(0)} ms`,
+)
