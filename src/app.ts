@@ -49,7 +49,8 @@ export async function createApp(
   const locks = createLocks(join(d.state_dir, 'locks'), log)
   const stale = await locks.clearStale()
   if (stale) log.info({ stale }, 'removed volume locks left by a previous daemon')
-  const host = o.host ?? createLinuxHost(o.exec ?? createExec())
+  const exec = o.exec ?? createExec()
+  const host = o.host ?? createLinuxHost(exec)
   const docker = o.docker ?? createDockerEngine(d.docker_socket)
 
   const providers: VolumeProvider[] =
@@ -69,7 +70,7 @@ export async function createApp(
             { host, log: log.child({ provider: 'local' }) },
           )
         case 'cinder':
-          return cinderProviderFromConfig(config, host, log.child({ provider: 'cinder' }))
+          return cinderProviderFromConfig(config, exec, host, log.child({ provider: 'cinder' }))
         default:
           throw new Error(`provider ${name} is not available in this build`)
       }

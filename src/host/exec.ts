@@ -12,6 +12,8 @@ export interface ExecOptions {
   timeoutMs?: number
   /** Exit codes that are answers rather than failures (e.g. blkid's 2 = "nothing found"). */
   okExitCodes?: readonly number[]
+  /** Arguments that are secrets (e.g. a CHAP password): shown as *** in errors and logs. */
+  secrets?: readonly string[]
 }
 
 /** Runs host commands. argv arrays only: nothing ever goes through a shell. */
@@ -25,7 +27,7 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 60_000
 export function createExec(env?: Readonly<Record<string, string>>): Exec {
   return {
     async run(command, args, opts = {}) {
-      const argv = [command, ...args]
+      const argv = [command, ...args].map((a) => (opts.secrets?.includes(a) ? '***' : a))
       const result = await execa(command, args, {
         reject: false,
         stdin: 'ignore',

@@ -27,6 +27,8 @@ export interface Host {
   /** Attach `file` to a loop device, reusing one that already backs it. */
   attachLoop(file: string): Promise<string>
   detachLoop(device: string): Promise<void>
+  /** The device a path (e.g. a /dev/disk/by-path link) resolves to. */
+  resolveDevice(path: string): Promise<string>
   /** Whether `path` exists and is a block device. */
   isBlockDevice(path: string): Promise<boolean>
   /** This boot's id (changes on every host reboot). */

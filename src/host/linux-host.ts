@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readdir, readFile, realpath, stat } from 'node:fs/promises'
 import type { Exec } from './exec.ts'
 import type { Host } from './host.ts'
 import { readMountInfo } from './mountinfo.ts'
@@ -71,6 +71,7 @@ export function createLinuxHost(exec: Exec, procRoot = '/proc', sysRoot = '/sys'
     async detachLoop(device) {
       await exec.run('losetup', ['--detach', device])
     },
+    resolveDevice: (path) => realpath(path),
     async isBlockDevice(path) {
       return stat(path).then(
         (st) => st.isBlockDevice(),

@@ -93,6 +93,9 @@ export class FakeHost implements Host {
       throw new CommandFailedError(['losetup', '-d', device], 1, 'device busy')
     this.loops.delete(device)
   }
+  async resolveDevice(path: string) {
+    return path
+  }
   async isBlockDevice(path: string) {
     return this.loops.has(path)
   }

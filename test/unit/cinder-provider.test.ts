@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
+import { connectorFor } from '../../src/connectors/connector.ts'
 import { localConnector } from '../../src/connectors/local.ts'
 import { VolumeInUseError } from '../../src/errors.ts'
 import type { CinderVolume } from '../../src/openstack/cinder.ts'
@@ -320,6 +321,25 @@ describe('an unreachable cloud at start', () => {
     assert.deepEqual(await app.reconcile(), [])
     assert.ok(
       lines().some((l) => l.msg === 'cannot inspect provider volumes; not reconciling them now'),
+    )
+  })
+})
+
+describe('connector choice', () => {
+  it('follows driver_volume_type and names the supported ones otherwise', () => {
+    const host = new FakeHost()
+    const all = [
+      localConnector(host),
+      { type: 'iscsi', connect: async () => '', disconnect: async () => {} },
+    ]
+    assert.equal(connectorFor({ driver_volume_type: 'ISCSI' }, all).type, 'iscsi')
+    assert.equal(
+      connectorFor({ driver_volume_type: 'local', device_path: '/dev/x' }, all).type,
+      'local',
+    )
+    assert.throws(
+      () => connectorFor({ driver_volume_type: 'fibre_channel' }, all),
+      /exports this volume as "fibre_channel", which this fuxi cannot connect \(it can: local, iscsi\)/,
     )
   })
 })

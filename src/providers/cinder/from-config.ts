@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FuxiConfig } from '../../config/schema.ts'
 import { hostConnector } from '../../connectors/connector.ts'
+import { iscsiConnector } from '../../connectors/iscsi.ts'
 import { localConnector } from '../../connectors/local.ts'
+import { rbdConnector } from '../../connectors/rbd.ts'
+import type { Exec } from '../../host/exec.ts'
 import type { Host } from '../../host/host.ts'
 import type { Logger } from '../../log.ts'
 import { CinderClient } from '../../openstack/cinder.ts'
@@ -22,6 +25,7 @@ function iscsiInitiator(): string | undefined {
 /** The Cinder provider as fuxi.conf describes it ([DEFAULT], [cinder], [keystone]). */
 export function cinderProviderFromConfig(
   config: FuxiConfig,
+  exec: Exec,
   host: Host,
   log: Logger,
 ): VolumeProvider {
@@ -43,7 +47,7 @@ export function cinderProviderFromConfig(
     {
       api: new CinderClient(sessionFromConfig(config, 'cinder', log)),
       host,
-      connectors: [localConnector(host)],
+      connectors: [localConnector(host), iscsiConnector(exec, host), rbdConnector(exec, host)],
       log,
     },
   )
