@@ -258,6 +258,45 @@ providerContract('cinder (fake Cinder, fake host)', make, {
       assert.equal(host.loops.size, 0)
     })
 
+    it('-o volume_id adopts an existing volume under the Docker name, without renaming it', async (t) => {
+      const { provider, cinder, host, mountRoot } = await make(t)
+      const v = await cinder.add({ name: 'legacy-db-7', metadata: { purpose: 'db' } })
+      host.setSignature(cinder.file(v.id), 'xfs')
+      await provider.create('db', provider.parseOptions({ volume_id: v.id }))
+      assert.equal(cinder.volumes.get(v.id)?.name, 'legacy-db-7', 'not renamed')
+      assert.deepEqual(cinder.volumes.get(v.id)?.metadata, {
+        purpose: 'db',
+        volume_from: 'fuxi',
+        fuxi_name: 'db',
+        fstype: 'ext4',
+      })
+      assert.deepEqual(
+        (await provider.list()).map((x) => x.name),
+        ['db'],
+      )
+      assert.equal((await provider.get('db'))?.name, 'db')
+      assert.equal(await provider.get('legacy-db-7'), undefined)
+      await provider.mount('db', `${mountRoot}/db`, testContext())
+      assert.equal(host.calls.filter((c) => c.startsWith('mkfs')).length, 0, 'its xfs is kept')
+      await provider.unmount('db', `${mountRoot}/db`, testContext())
+      await assert.rejects(
+        provider.create('db2', provider.parseOptions({ volume_id: v.id })),
+        /Cinder volume .* is already the Docker volume "db"/,
+      )
+      const theirs = await cinder.add({ name: 'x', metadata: { volume_from: 'other-fuxi' } })
+      await assert.rejects(
+        provider.create('x', provider.parseOptions({ volume_id: theirs.id })),
+        /already belongs to volume_from=other-fuxi/,
+      )
+      await assert.rejects(
+        provider.create(
+          'y',
+          provider.parseOptions({ volume_id: '00000000-0000-0000-0000-000000000000' }),
+        ),
+        /no Cinder volume with id 00000000-0000-0000-0000-000000000000/,
+      )
+    })
+
     it('two fuxi volumes of one name are reported with their ids', async (t) => {
       const { provider, cinder } = await make(t)
       const a = await cinder.add({ name: 'dup', metadata: { volume_from: 'fuxi' } })

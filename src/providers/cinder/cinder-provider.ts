@@ -2,6 +2,7 @@ import { mkdir, rmdir } from 'node:fs/promises'
 import { connectorFor, type VolumeConnector } from '../../connectors/connector.ts'
 import {
   InvalidRequestError,
+  VolumeExistsError,
   VolumeInUseError,
   VolumeNotFoundError,
   VolumeStateError,
@@ -26,7 +27,13 @@ export const CREATE_WAIT_MS = 90_000
 /** Remove waits this long for the volume to be gone (dockerd gives Remove 60 s). */
 export const REMOVE_WAIT_MS = 45_000
 /** Metadata keys fuxi keeps on a volume (the first two are the original fuxi's). */
-export const META = { owner: 'volume_from', fstype: 'fstype', formatted: 'fuxi_formatted' } as const
+export const META = {
+  owner: 'volume_from',
+  fstype: 'fstype',
+  formatted: 'fuxi_formatted',
+  /** The Docker name of a volume adopted with -o volume_id whose Cinder name differs. */
+  dockerName: 'fuxi_name',
+} as const
 
 /** The Cinder calls the provider makes: the real client, or a fake in unit tests. */
 export type CinderApi = Pick<
@@ -75,12 +82,15 @@ export function createCinderProvider(
   const records = attachmentRecords(opts.stateDir)
   const seen = new Map<string, { v: CinderVolume; at: number }>()
 
+  /** The Docker name of a fuxi volume: its Cinder name, unless it was adopted under another. */
+  const dockerName = (v: CinderVolume) => v.metadata[META.dockerName] || v.name || ''
   const remember = (v: CinderVolume) => {
-    if (v.name) seen.set(v.name, { v, at: Date.now() })
+    const name = dockerName(v)
+    if (name) seen.set(name, { v, at: Date.now() })
     return v
   }
   const toBackend = (v: CinderVolume): BackendVolume => ({
-    name: v.name ?? v.id,
+    name: dockerName(v) || v.id,
     createdAt: new Date(`${(v.created_at ?? '').replace(/Z$/, '')}Z`).toISOString(),
     options: {
       size: String(v.size),
@@ -94,7 +104,11 @@ export function createCinderProvider(
 
   /** The fuxi volume of that name, if any; two of them is an error an operator must resolve. */
   async function find(name: string): Promise<CinderVolume | undefined> {
-    const found = await api.listVolumes({ name, metadata: owned(), allTenants: opts.allTenants })
+    const scope = { allTenants: opts.allTenants }
+    let found = await api.listVolumes({ name, metadata: owned(), ...scope })
+    found = found.filter((v) => dockerName(v) === name) // adopted under another name: not this one
+    if (!found.length)
+      found = await api.listVolumes({ metadata: { ...owned(), [META.dockerName]: name }, ...scope })
     if (found.length > 1)
       throw new VolumeStateError(
         `${found.length} Cinder volumes are named "${name}" with ${META.owner}=${opts.volumeFrom} (${found.map((v) => v.id).join(', ')}); rename or delete all but one`,
@@ -196,6 +210,36 @@ export function createCinderProvider(
     return { record, created: true }
   }
 
+  /** `-o volume_id=`: make an existing Cinder volume this Docker volume, without renaming it. */
+  async function adopt(name: string, options: Readonly<Record<string, string>>) {
+    const id = options.volume_id as string
+    const v = await api.getVolume(id)
+    if (!v)
+      throw new InvalidRequestError(
+        `no Cinder volume with id ${id} (option volume_id)`,
+        'INVALID_OPTION',
+      )
+    const owner = v.metadata[META.owner]
+    if (owner && owner !== opts.volumeFrom)
+      throw new VolumeExistsError(
+        `Cinder volume ${id} already belongs to volume_from=${owner}; fuxi does not take it over`,
+      )
+    const other = v.metadata[META.dockerName] || (owner ? v.name : '')
+    if (other && other !== name)
+      throw new VolumeExistsError(`Cinder volume ${id} is already the Docker volume "${other}"`)
+    const state = attachState(v, me)
+    if (state.kind === 'ERROR' || state.kind === 'TRANSITIONAL')
+      throw new VolumeStateError(
+        `Cinder volume ${id} is "${state.status}"; adopt it once it is available`,
+      )
+    const md: Record<string, string> = { ...owned() }
+    if (v.name !== name) md[META.dockerName] = name
+    if (!v.metadata[META.fstype]) md[META.fstype] = options.fstype ?? opts.defaults.fstype
+    const metadata = await api.metadata.set(id, md)
+    deps.log.info({ volume: id, name }, 'adopted an existing Cinder volume')
+    return toBackend(remember({ ...v, metadata }))
+  }
+
   return {
     name: PROVIDER_NAME,
     scope: 'global',
@@ -204,6 +248,7 @@ export function createCinderProvider(
     async create(name, options) {
       const existing = await find(name)
       if (existing) return toBackend(existing)
+      if (options.volume_id) return adopt(name, options)
       const created = await api.createVolume({
         name,
         size: Number(options.size),
@@ -291,7 +336,7 @@ export function createCinderProvider(
       const all = await api.listVolumes({ metadata: owned(), allTenants: opts.allTenants })
       const byName = new Map<string, CinderVolume>()
       for (const v of all) {
-        const name = v.name ?? ''
+        const name = dockerName(v)
         if (!name) continue
         const first = byName.get(name)
         if (first) {

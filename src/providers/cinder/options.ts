@@ -19,6 +19,7 @@ export const CINDER_OPTIONS = [
   'source_volid',
   'backup_id',
   'description',
+  'volume_id',
   'volume_provider',
 ] as const
 
@@ -77,13 +78,15 @@ export function parseCinderOptions(
       )
     if (v) out[key] = v
   }
-  for (const key of ['snapshot_id', 'source_volid', 'backup_id'] as const) {
+  for (const key of ['snapshot_id', 'source_volid', 'backup_id', 'volume_id'] as const) {
     const v = opts[key]?.trim()
     if (v === undefined) continue
     if (!UUID.test(v)) throw invalid(key, opts[key], 'use the id (a UUID) of an existing one')
     out[key] = v
   }
-  const sources = (['snapshot_id', 'source_volid', 'backup_id'] as const).filter((k) => out[k])
+  const sources = (['snapshot_id', 'source_volid', 'backup_id', 'volume_id'] as const).filter(
+    (k) => out[k],
+  )
   if (sources.length > 1)
     throw new InvalidRequestError(
       `options ${sources.join(' and ')} exclude each other: a volume is made from one source`,
