@@ -122,6 +122,30 @@ try {
       st.cinderMs.push(entries.reduce((a, e) => a + (e.ms ?? 0), 0))
     }
   }
+  // ---- 3. docker volume ls with 200 volumes: fuxi's List (one paginated Cinder list)
+  const M = Number(process.env.BENCH_LS_N ?? 200)
+  const ids: string[] = []
+  for (let i = 0; i < M; i += 20) {
+    const made = await Promise.all(
+      Array.from({ length: Math.min(20, M - i) }, (_, k) =>
+        api.createVolume({ name: `ls${i + k}`, size: 1, metadata: { volume_from: volumeFrom } }),
+      ),
+    )
+    ids.push(...made.map((v) => v.id))
+  }
+  for (const id of ids) await api.waitForVolume(id, ['available'], WAIT)
+  const ls: number[] = []
+  let count = 0
+  for (let i = 0; i < 20; i++) {
+    const t0 = now()
+    const r = await fuxi.call('VolumeDriver.List')
+    ls.push(now() - t0)
+    count = (r.Volumes as unknown[]).length
+  }
+  console.log(`\nList over the plugin socket with ${count} Cinder volumes (target ≤ 100 ms)`)
+  row('VolumeDriver.List', ls)
+  for (let i = 0; i < ids.length; i += 20)
+    await Promise.all(ids.slice(i, i + 20).map((id) => api.deleteVolume(id)))
 } finally {
   await fuxi.stop()
   await proxy.close()

@@ -30,7 +30,7 @@ if ! pid_alive mysqld; then
     mariadb-install-db --user=mysql --datadir="$DC/mysql" --auth-root-authentication-method=socket > "$LOG/mysql-init.log" 2>&1
   fi
   chown mysql:mysql "$RUN"
-  start_bg mysqld /usr/sbin/mariadbd --user=mysql --datadir="$DC/mysql" --socket="$MYSQL_SOCK" --skip-networking --pid-file="$RUN/mysqld.real.pid" --character-set-server=utf8mb3 --collation-server=utf8mb3_general_ci
+  start_bg mysqld /usr/sbin/mariadbd --user=mysql --datadir="$DC/mysql" --socket="$MYSQL_SOCK" --skip-networking --pid-file="$RUN/mysqld.real.pid" --character-set-server=utf8mb3 --collation-server=utf8mb3_general_ci --max-connections=1000
 fi
 wait_for MariaDB 60 mariadb --socket="$MYSQL_SOCK" -e 'select 1'
 for db in keystone cinder manila; do
