@@ -1,5 +1,7 @@
+import { rmdir } from 'node:fs/promises'
 import { VolumeStateError } from '../errors.ts'
 import type { Host } from '../host/host.ts'
+import type { Logger } from '../log.ts'
 import type { OpContext } from './provider.ts'
 
 /**
@@ -39,4 +41,11 @@ export async function ensureFilesystem(
     'existing filesystem found on a volume fuxi never formatted; using it as is',
   )
   return found
+}
+
+/** Removes an (unmounted) mountpoint directory; a leftover is logged, never fatal. */
+export async function removeMountpoint(mountpoint: string, log: Logger): Promise<void> {
+  await rmdir(mountpoint).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') log.warn({ err: e, mountpoint }, 'mountpoint directory not removed')
+  })
 }

@@ -1,4 +1,4 @@
-import { mkdir, rmdir } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { connectorFor, type VolumeConnector } from '../../connectors/connector.ts'
 import {
   InvalidRequestError,
@@ -15,7 +15,7 @@ import type {
   ConnectionInfo,
   Connector,
 } from '../../openstack/cinder.ts'
-import { ensureFilesystem } from '../../volumes/filesystem.ts'
+import { ensureFilesystem, removeMountpoint } from '../../volumes/filesystem.ts'
 import type { BackendVolume, OpContext, VolumeProvider } from '../../volumes/provider.ts'
 import { attachmentHost, attachmentKey, attachState } from './attach-state.ts'
 import { type AttachmentRecord, attachmentRecords } from './attachment-records.ts'
@@ -425,10 +425,7 @@ export function createCinderProvider(
         if (v && state?.kind === 'ATTACHED_TO_THIS')
           for (const id of state.attachmentIds) await detach(v.id, id, undefined, ctx.log)
       }
-      await rmdir(mountpoint).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT')
-          ctx.log.warn({ err: e, mountpoint }, 'mountpoint directory not removed')
-      })
+      await removeMountpoint(mountpoint, ctx.log)
     },
 
     async inspect(targets) {

@@ -1,10 +1,10 @@
-import { mkdir, open, readdir, readFile, rmdir, stat } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { VolumeExistsError, VolumeNotFoundError, VolumeStateError } from '../../errors.ts'
 import { removeIfExists, writeFileAtomic } from '../../host/files.ts'
 import type { Host } from '../../host/host.ts'
 import type { Logger } from '../../log.ts'
-import { ensureFilesystem } from '../../volumes/filesystem.ts'
+import { ensureFilesystem, removeMountpoint } from '../../volumes/filesystem.ts'
 import type {
   BackendVolume,
   OpContext,
@@ -212,10 +212,7 @@ export function createLocalProvider(
       if (mounted)
         await host.unmount(mountpoint, { freeLoop: mounted.source.startsWith('/dev/loop') })
       await detachAll(image(name), ctx.log)
-      await rmdir(mountpoint).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT')
-          ctx.log.warn({ err: e, mountpoint }, 'mountpoint directory not removed')
-      })
+      await removeMountpoint(mountpoint, ctx.log)
     },
 
     async inspect(targets) {
