@@ -9,6 +9,7 @@ import { mkdirSync, rmSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import { hostConnector } from '../src/connectors/connector.ts'
 import { CinderClient } from '../src/openstack/cinder.ts'
+import { LIST_FRESH_MS } from '../src/volumes/volume-service.ts'
 import { Daemon } from '../test/support/daemon.ts'
 import { cloudSession, devcloudAuth, uniqueName } from '../test/support/devcloud.ts'
 import { faultProxy } from '../test/support/fault-proxy.ts'
@@ -134,16 +135,23 @@ try {
     ids.push(...made.map((v) => v.id))
   }
   for (const id of ids) await api.waitForVolume(id, ['available'], WAIT)
-  const ls: number[] = []
-  let count = 0
-  for (let i = 0; i < 20; i++) {
+  const list = async (xs: number[]) => {
     const t0 = now()
     const r = await fuxi.call('VolumeDriver.List')
-    ls.push(now() - t0)
-    count = (r.Volumes as unknown[]).length
+    xs.push(now() - t0)
+    return (r.Volumes as unknown[]).length
+  }
+  const cold: number[] = []
+  const warm: number[] = []
+  let count = 0
+  for (let i = 0; i < 8; i++) {
+    await new Promise((r) => setTimeout(r, LIST_FRESH_MS + 50)) // the listing has aged out
+    count = await list(cold)
+    for (let k = 0; k < 3; k++) await list(warm)
   }
   console.log(`\nList over the plugin socket with ${count} Cinder volumes (target ≤ 100 ms)`)
-  row('VolumeDriver.List', ls)
+  row('VolumeDriver.List, new listing', cold)
+  row(`VolumeDriver.List, within ${LIST_FRESH_MS} ms`, warm)
   for (let i = 0; i < ids.length; i += 20)
     await Promise.all(ids.slice(i, i + 20).map((id) => api.deleteVolume(id)))
 } finally {

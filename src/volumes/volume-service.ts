@@ -10,8 +10,11 @@ import type { Logger } from '../log.ts'
 import type { Journal } from './journal.ts'
 import { addRef, releaseRef, totalRefs } from './mount-refs.ts'
 import { mountpointFor, validateVolumeName } from './names.ts'
-import type { OpContext, VolumeProvider } from './provider.ts'
+import type { BackendVolume, OpContext, VolumeProvider } from './provider.ts'
 import type { MountStep, Phase, VolumeRecord } from './record.ts'
+
+/** A cloud provider's listing is reused for List this long. */
+export const LIST_FRESH_MS = 2_000
 
 /** What Get/List report for a volume. */
 export interface VolumeView {
@@ -45,6 +48,8 @@ export class VolumeService {
   readonly #d: VolumeServiceDeps
   readonly #records = new Map<string, VolumeRecord>()
   readonly #providers: Map<string, VolumeProvider>
+  readonly #listed = new Map<string, { at: number; backends: readonly BackendVolume[] }>()
+  readonly #listing = new Map<string, Promise<readonly BackendVolume[]>>()
 
   constructor(deps: VolumeServiceDeps) {
     if (!deps.providers.length) throw new Error('at least one provider is required')
@@ -241,14 +246,7 @@ export class VolumeService {
     const views = this.list()
     const known = new Set(views.map((v) => v.name))
     for (const p of this.#d.providers.filter((x) => x.scope === 'global')) {
-      const backends = await p.list().catch((err: unknown) => {
-        this.#d.log.warn(
-          { err, provider: p.name },
-          'listing failed; showing the volumes fuxi knows',
-        )
-        return []
-      })
-      for (const b of backends)
+      for (const b of await this.#cloudList(p))
         if (!known.has(b.name)) {
           known.add(b.name)
           views.push({
@@ -260,6 +258,34 @@ export class VolumeService {
         }
     }
     return views
+  }
+
+  /**
+   * A cloud provider's volumes for List: the last listing while it is younger than
+   * LIST_FRESH_MS (bursts of `docker volume ls` from tools do not each wait on the cloud), else a
+   * new one, shared by concurrent callers.
+   */
+  async #cloudList(p: VolumeProvider): Promise<readonly BackendVolume[]> {
+    const cached = this.#listed.get(p.name)
+    if (cached && Date.now() - cached.at < LIST_FRESH_MS) return cached.backends
+    const inFlight = this.#listing.get(p.name)
+    if (inFlight) return inFlight
+    const pending = p
+      .list()
+      .then((backends) => {
+        this.#listed.set(p.name, { at: Date.now(), backends })
+        return backends
+      })
+      .catch((err: unknown) => {
+        this.#d.log.warn(
+          { err, provider: p.name },
+          'listing failed; showing the volumes fuxi knows',
+        )
+        return cached?.backends ?? []
+      })
+      .finally(() => this.#listing.delete(p.name))
+    this.#listing.set(p.name, pending)
+    return pending
   }
 
   /** A record for a volume a cloud provider has and the journal lacks (caller holds the lock). */
@@ -324,6 +350,9 @@ export class VolumeService {
   async forget(name: string): Promise<void> {
     await this.#d.journal.remove(name)
     this.#records.delete(name)
+    // Gone from the cloud too (removed here): not listed again from an older listing.
+    for (const [p, l] of this.#listed)
+      this.#listed.set(p, { ...l, backends: l.backends.filter((b) => b.name !== name) })
   }
 
   context(rec: VolumeRecord, log: Logger, interruptedAt?: MountStep): OpContext {

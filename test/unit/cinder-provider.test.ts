@@ -6,6 +6,7 @@ import { VolumeInUseError } from '../../src/errors.ts'
 import type { CinderVolume } from '../../src/openstack/cinder.ts'
 import { attachState } from '../../src/providers/cinder/attach-state.ts'
 import { createCinderProvider } from '../../src/providers/cinder/cinder-provider.ts'
+import { LIST_FRESH_MS } from '../../src/volumes/volume-service.ts'
 import { providerContract, testContext } from '../contract/provider-contract.ts'
 import { FakeCinder } from '../fakes/fake-cinder.ts'
 import { FakeHost } from '../fakes/fake-host.ts'
@@ -380,5 +381,38 @@ describe('connector choice', () => {
       () => connectorFor({ driver_volume_type: 'fibre_channel' }, all),
       /exports this volume as "fibre_channel", which this fuxi cannot connect \(it can: local, iscsi\)/,
     )
+  })
+})
+
+describe('docker volume ls with cloud volumes', () => {
+  it('reuses a listing for LIST_FRESH_MS, then lists again; drops removed volumes at once', async (t) => {
+    const host = new FakeHost()
+    const m = await make(t, host)
+    const { app } = await buildApp(t, { host, providers: () => [m.provider] })
+    await m.cinder.add({ name: 'a', metadata: { volume_from: 'fuxi' } })
+    const lists = () => m.cinder.calls.filter((c) => c === 'list').length
+    assert.deepEqual(
+      (await app.volumes.listAll()).map((v) => v.name),
+      ['a'],
+    )
+    await m.cinder.add({ name: 'b', metadata: { volume_from: 'fuxi' } })
+    assert.deepEqual(
+      (await app.volumes.listAll()).map((v) => v.name),
+      ['a'],
+      'fresh listing reused',
+    )
+    assert.equal(lists(), 1)
+    await app.volumes.remove('a')
+    assert.deepEqual(
+      (await app.volumes.listAll()).map((v) => v.name),
+      [],
+      'removed here: gone at once',
+    )
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() + LIST_FRESH_MS + 1 })
+    assert.deepEqual(
+      (await app.volumes.listAll()).map((v) => v.name),
+      ['b'],
+    )
+    assert.equal(lists(), 2)
   })
 })
