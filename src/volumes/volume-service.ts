@@ -269,7 +269,7 @@ export class VolumeService {
     const cached = this.#listed.get(p.name)
     if (cached && Date.now() - cached.at < LIST_FRESH_MS) return cached.backends
     const inFlight = this.#listing.get(p.name)
-    if (inFlight) return inFlight
+    if (inFlight !== undefined) return inFlight
     const pending = p
       .list()
       .then((backends) => {
