@@ -210,6 +210,11 @@ export const SCHEMA = {
     volume_type: str('Default volume type for new volumes.'),
     fstype: oneOf('Filesystem for new volumes.', FSTYPES, 'ext4'),
     multiattach: bool('Default for `-o multiattach`.', false),
+    takeover: oneOf(
+      'A volume (not multiattach) another host holds: never = refuse (default); force = delete that attachment and attach here. Use force only when that host is gone for good: a live host still writing to the volume corrupts it.',
+      ['never', 'force'],
+      'never',
+    ),
     all_tenants: bool(
       'List and look up volumes in every project (needs admin). The original defaulted to true.',
       false,

@@ -200,7 +200,16 @@ export class FakeCinder implements CinderApi {
     this.calls.push('attachment delete')
     this.#fail('deleteAttachment', 'DELETE')
     const a = this.attachments.get(id)
-    if (!a) return false
+    if (!a) {
+      // another host's attachment (not in this host's map): Cinder deletes it all the same
+      const v = [...this.volumes.values()].find((x) =>
+        x.attachments.some((y) => y.attachment_id === id),
+      )
+      if (!v) return false
+      v.attachments = v.attachments.filter((x) => x.attachment_id !== id)
+      if (!v.attachments.length) v.status = 'available'
+      return true
+    }
     this.attachments.delete(id)
     const v = this.volumes.get(a.volume_id)
     if (v) {

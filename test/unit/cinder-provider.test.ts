@@ -22,7 +22,7 @@ const DEFAULTS = {
   multiattach: false,
 }
 
-async function make(t: TestContext, host = new FakeHost()) {
+async function make(t: TestContext, host = new FakeHost(), takeover: 'never' | 'force' = 'never') {
   const dir = await tmpDir(t)
   const cinder = new FakeCinder(host, dir)
   const provider = createCinderProvider(
@@ -32,6 +32,7 @@ async function make(t: TestContext, host = new FakeHost()) {
       defaults: DEFAULTS,
       connector: { host: HOST, ip: '127.0.0.1', multipath: false },
       stateDir: `${dir}/state-cinder`,
+      takeover,
     },
     { api: cinder, host, connectors: [localConnector(host, [1, 1])], log: memoryLogger().log },
   )
@@ -219,6 +220,34 @@ providerContract('cinder (fake Cinder, fake host)', make, {
         cinder.volumes.get(shared.id)?.attachments.map((a) => a.host_name),
         ['host-b'],
         'only this host attachment goes',
+      )
+    })
+
+    it('takeover = force takes a volume from a host that is gone; never (the default) refuses', async (t) => {
+      const { provider, cinder, host, mountRoot } = await make(t, new FakeHost(), 'force')
+      const v = await cinder.add({
+        name: 'orphaned',
+        status: 'in-use',
+        metadata: { volume_from: 'fuxi', fstype: 'ext4', fuxi_formatted: 'true' },
+        attachments: [att('dead-host')],
+      })
+      host.setSignature(cinder.file(v.id), 'ext4')
+      await provider.mount('orphaned', `${mountRoot}/orphaned`, testContext())
+      assert.deepEqual(
+        cinder.volumes.get(v.id)?.attachments.map((a) => a.host_name),
+        [HOST],
+      )
+      await provider.unmount('orphaned', `${mountRoot}/orphaned`, testContext())
+      const never = await make(t)
+      await never.cinder.add({
+        name: 'held',
+        status: 'in-use',
+        metadata: { volume_from: 'fuxi' },
+        attachments: [att('b')],
+      })
+      await assert.rejects(
+        never.provider.mount('held', `${never.mountRoot}/held`, testContext()),
+        /attached to b;.*\[cinder\] takeover = force lets this host take it/,
       )
     })
 

@@ -61,6 +61,8 @@ export interface CinderProviderOptions {
   readonly connector: Connector
   /** Where this host's attachment records live (`<state_dir>/cinder`). */
   readonly stateDir: string
+  /** A volume another host holds: refuse (never), or take it over (force). */
+  readonly takeover?: 'never' | 'force'
 }
 
 /** A volume read this recently (e.g. by the Get dockerd sends before Remove) is not read again. */
@@ -173,10 +175,20 @@ export function createCinderProvider(
           `Cinder volume ${v.id} ("${name}") is "${state.status}": another operation is in progress; retry in a moment`,
         )
       case 'ATTACHED_TO_OTHER':
-        if (!state.multiattach)
+        if (state.multiattach) break
+        if (opts.takeover !== 'force')
           throw new VolumeInUseError(
-            `volume "${name}" is attached to ${state.hosts.join(', ')}; it can be used on one host at a time (stop its containers there, or create it with -o multiattach=true)`,
+            `volume "${name}" is attached to ${state.hosts.join(', ')}; it can be used on one host at a time (stop its containers there, or create it with -o multiattach=true; if that host is gone for good, [cinder] takeover = force lets this host take it)`,
           )
+        ctx.log.warn(
+          { volume: v.id, from: state.hosts },
+          'takeover = force: deleting the attachments of another host',
+        )
+        for (const a of v.attachments) {
+          await api.deleteAttachment(a.attachment_id)
+          await api.metadata.deleteKey(v.id, attachmentKey(a.attachment_id))
+        }
+        await api.waitForVolume(v.id, ['available'], { timeoutMs: 20_000 })
         break
       case 'ATTACHED_TO_THIS': {
         // Ours by Cinder's host_name or the metadata, but the local record is gone: adopt it.

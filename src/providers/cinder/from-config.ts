@@ -43,6 +43,7 @@ export function cinderProviderFromConfig(
       },
       connector: hostConnector(config.DEFAULT.my_ip, iscsiInitiator()),
       stateDir: join(config.DEFAULT.state_dir, 'cinder'),
+      takeover: c.takeover === 'force' ? 'force' : 'never',
     },
     {
       api: new CinderClient(sessionFromConfig(config, 'cinder', log)),
