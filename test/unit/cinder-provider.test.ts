@@ -251,6 +251,39 @@ providerContract('cinder (fake Cinder, fake host)', make, {
       )
     })
 
+    it('Remove: detaches what this host still holds, and judges other hosts on a fresh look', async (t) => {
+      const { provider, cinder, host, mountRoot } = await make(t)
+      // 1. this host's attachment outlived a failed unmount (its record is still there)
+      await provider.create('left', provider.parseOptions({}))
+      await provider.mount('left', `${mountRoot}/left`, testContext())
+      await host.unmount(`${mountRoot}/left`)
+      await provider.remove('left')
+      assert.equal(cinder.attachments.size, 0)
+      assert.equal(await provider.get('left'), undefined)
+      // 2. attached here by the original fuxi (Cinder's host_name is ours, no record)
+      const legacy = await cinder.add({
+        name: 'legacy',
+        status: 'in-use',
+        metadata: { volume_from: 'fuxi' },
+        attachments: [att(HOST)],
+      })
+      await provider.remove('legacy')
+      assert.equal(cinder.volumes.has(legacy.id), false)
+      // 3. a Get saw it attached to another host, which has let go since: Remove looks again
+      const moved = await cinder.add({
+        name: 'moved',
+        status: 'in-use',
+        metadata: { volume_from: 'fuxi' },
+        attachments: [att('b')],
+      })
+      await provider.get('moved')
+      const vol = cinder.volumes.get(moved.id) as CinderVolume
+      vol.attachments = []
+      vol.status = 'available'
+      await provider.remove('moved')
+      assert.equal(cinder.volumes.has(moved.id), false)
+    })
+
     it('adopts a volume the original fuxi made: keeps its filesystem and data, never formats', async (t) => {
       const { provider, cinder, host, mountRoot } = await make(t)
       const v = await cinder.add({
