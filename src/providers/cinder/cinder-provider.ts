@@ -19,6 +19,7 @@ import { ensureFilesystem, removeMountpoint } from '../../volumes/filesystem.ts'
 import type { BackendVolume, OpContext, VolumeProvider } from '../../volumes/provider.ts'
 import { attachmentHost, attachmentKey, attachState } from './attach-state.ts'
 import { type AttachmentRecord, attachmentRecords } from './attachment-records.ts'
+import { hostAttachments } from './host-attachments.ts'
 import { type CinderOptionDefaults, parseCinderOptions } from './options.ts'
 
 export const PROVIDER_NAME = 'cinder'
@@ -125,101 +126,23 @@ export function createCinderProvider(
     return v
   }
 
-  /** Disconnects and deletes one attachment of this host; already gone is fine. */
-  async function detach(
-    volumeId: string,
-    id: string,
-    info: ConnectionInfo | undefined,
-    log: Logger,
-  ) {
-    const connection = info ?? (await api.getAttachment(id))?.connection_info
-    if (connection) await connectorFor(connection, deps.connectors).disconnect(connection, log)
-    await api.deleteAttachment(id)
-    await api.metadata.deleteKey(volumeId, attachmentKey(id))
-    log.info({ attachment: id }, 'attachment deleted')
-  }
+  const attachments = hostAttachments({
+    ...deps,
+    records,
+    me,
+    takeover: opts.takeover,
+    connector: opts.connector,
+  })
+  const { attach, detach } = attachments
 
   /** Undo this host's attachment of `name` (unmounted first), and forget it. */
   async function release(name: string, r: AttachmentRecord, mountpoint: string, log: Logger) {
-    if (await host.mountAt(mountpoint)) await host.unmount(mountpoint)
-    await detach(r.volumeId, r.attachmentId, r.connectionInfo, log)
-    await records.drop(name)
+    await attachments.release(name, r, mountpoint, log)
     const cached = seen.get(name)?.v
     if (cached) {
       const left = cached.attachments.filter((a) => a.attachment_id !== r.attachmentId)
       remember({ ...cached, attachments: left, status: left.length ? 'in-use' : 'available' })
     }
-  }
-
-  /** This host's attachment of the volume: reused when it has one, else created (not completed). */
-  async function attach(
-    name: string,
-    v: CinderVolume,
-    ctx: OpContext,
-  ): Promise<{ record: AttachmentRecord; created: boolean }> {
-    const known = await records.read(name)
-    if (
-      known?.volumeId === v.id &&
-      v.attachments.some((a) => a.attachment_id === known.attachmentId)
-    )
-      return { record: known, created: false }
-    if (known) await records.drop(name) // its attachment is gone (detached elsewhere) or the volume was replaced
-    const state = attachState(v, me)
-    switch (state.kind) {
-      case 'ERROR':
-        throw new VolumeStateError(
-          `Cinder volume ${v.id} ("${name}") is in status "${state.status}"; it needs an operator (see cinder show ${v.id}, then reset-state or delete it)`,
-        )
-      case 'TRANSITIONAL':
-        throw new VolumeStateError(
-          `Cinder volume ${v.id} ("${name}") is "${state.status}": another operation is in progress; retry in a moment`,
-        )
-      case 'ATTACHED_TO_OTHER':
-        if (state.multiattach) break
-        if (opts.takeover !== 'force')
-          throw new VolumeInUseError(
-            `volume "${name}" is attached to ${state.hosts.join(', ')}; it can be used on one host at a time (stop its containers there, or create it with -o multiattach=true; if that host is gone for good, [cinder] takeover = force lets this host take it)`,
-          )
-        ctx.log.warn(
-          { volume: v.id, from: state.hosts },
-          'takeover = force: deleting the attachments of another host',
-        )
-        for (const a of v.attachments) {
-          await api.deleteAttachment(a.attachment_id)
-          await api.metadata.deleteKey(v.id, attachmentKey(a.attachment_id))
-        }
-        await api.waitForVolume(v.id, ['available'], { timeoutMs: 20_000 })
-        break
-      case 'ATTACHED_TO_THIS': {
-        // Ours by Cinder's host_name or the metadata, but the local record is gone: adopt it.
-        const id = state.attachmentIds[0] as string
-        const a = await api.getAttachment(id)
-        if (a) {
-          const record = {
-            volumeId: v.id,
-            attachmentId: id,
-            connectionInfo: a.connection_info,
-            completed: true,
-          }
-          await records.write(name, record)
-          return { record, created: false }
-        }
-        break
-      }
-      case 'NOT_ATTACHED':
-        break
-    }
-    await ctx.step('attaching')
-    const a = await api.createAttachment(v.id, { connector: opts.connector, mode: 'rw' })
-    const record = {
-      volumeId: v.id,
-      attachmentId: a.id,
-      connectionInfo: a.connection_info,
-      completed: false,
-    }
-    await records.write(name, record)
-    ctx.log.info({ volume: v.id, attachment: a.id }, 'attachment created')
-    return { record, created: true }
   }
 
   /** `-o volume_id=`: make an existing Cinder volume this Docker volume, without renaming it. */

@@ -1,0 +1,121 @@
+import { connectorFor, type VolumeConnector } from '../../connectors/connector.ts'
+import { VolumeInUseError, VolumeStateError } from '../../errors.ts'
+import type { Host } from '../../host/host.ts'
+import type { Logger } from '../../log.ts'
+import type { CinderVolume, ConnectionInfo, Connector } from '../../openstack/cinder.ts'
+import type { OpContext } from '../../volumes/provider.ts'
+import { attachmentKey, attachState } from './attach-state.ts'
+import type { AttachmentRecord, attachmentRecords } from './attachment-records.ts'
+import type { CinderApi } from './cinder-provider.ts'
+
+/**
+ * This host's attachments through Cinder's attachments API: find or create one (refusing or, with
+ * takeover = force, taking a volume another host holds), and undo one (disconnect, delete it and
+ * its host key in the volume metadata, forget the local record).
+ */
+export function hostAttachments(d: {
+  api: CinderApi
+  host: Host
+  connectors: readonly VolumeConnector[]
+  records: ReturnType<typeof attachmentRecords>
+  /** This host as Cinder's connector. */
+  connector: Connector
+  me: string
+  takeover?: 'never' | 'force' | undefined
+}) {
+  const { api, host, records, me } = d
+
+  /** Disconnects and deletes one attachment of this host; already gone is fine. */
+  async function detach(
+    volumeId: string,
+    id: string,
+    info: ConnectionInfo | undefined,
+    log: Logger,
+  ) {
+    const connection = info ?? (await api.getAttachment(id))?.connection_info
+    if (connection) await connectorFor(connection, d.connectors).disconnect(connection, log)
+    await api.deleteAttachment(id)
+    await api.metadata.deleteKey(volumeId, attachmentKey(id))
+    log.info({ attachment: id }, 'attachment deleted')
+  }
+
+  /** Undo this host's attachment of `name` (unmounted first), and forget it. */
+  async function release(name: string, r: AttachmentRecord, mountpoint: string, log: Logger) {
+    if (await host.mountAt(mountpoint)) await host.unmount(mountpoint)
+    await detach(r.volumeId, r.attachmentId, r.connectionInfo, log)
+    await records.drop(name)
+  }
+
+  /** This host's attachment of the volume: reused when it has one, else created (not completed). */
+  async function attach(
+    name: string,
+    v: CinderVolume,
+    ctx: OpContext,
+  ): Promise<{ record: AttachmentRecord; created: boolean }> {
+    const known = await records.read(name)
+    if (
+      known?.volumeId === v.id &&
+      v.attachments.some((a) => a.attachment_id === known.attachmentId)
+    )
+      return { record: known, created: false }
+    if (known) await records.drop(name) // its attachment is gone (detached elsewhere) or the volume was replaced
+    const state = attachState(v, me)
+    switch (state.kind) {
+      case 'ERROR':
+        throw new VolumeStateError(
+          `Cinder volume ${v.id} ("${name}") is in status "${state.status}"; it needs an operator (see cinder show ${v.id}, then reset-state or delete it)`,
+        )
+      case 'TRANSITIONAL':
+        throw new VolumeStateError(
+          `Cinder volume ${v.id} ("${name}") is "${state.status}": another operation is in progress; retry in a moment`,
+        )
+      case 'ATTACHED_TO_OTHER':
+        if (state.multiattach) break
+        if (d.takeover !== 'force')
+          throw new VolumeInUseError(
+            `volume "${name}" is attached to ${state.hosts.join(', ')}; it can be used on one host at a time (stop its containers there, or create it with -o multiattach=true; if that host is gone for good, [cinder] takeover = force lets this host take it)`,
+          )
+        ctx.log.warn(
+          { volume: v.id, from: state.hosts },
+          'takeover = force: deleting the attachments of another host',
+        )
+        for (const a of v.attachments) {
+          await api.deleteAttachment(a.attachment_id)
+          await api.metadata.deleteKey(v.id, attachmentKey(a.attachment_id))
+        }
+        await api.waitForVolume(v.id, ['available'], { timeoutMs: 20_000 })
+        break
+      case 'ATTACHED_TO_THIS': {
+        // Ours by Cinder's host_name or the metadata, but the local record is gone: adopt it.
+        const id = state.attachmentIds[0] as string
+        const a = await api.getAttachment(id)
+        if (a) {
+          const record = {
+            volumeId: v.id,
+            attachmentId: id,
+            connectionInfo: a.connection_info,
+            completed: true,
+          }
+          await records.write(name, record)
+          return { record, created: false }
+        }
+        break
+      }
+      case 'NOT_ATTACHED':
+        break
+    }
+    await ctx.step('attaching')
+    const a = await api.createAttachment(v.id, { connector: d.connector, mode: 'rw' })
+    const record = {
+      volumeId: v.id,
+      attachmentId: a.id,
+      connectionInfo: a.connection_info,
+      completed: false,
+    }
+    await records.write(name, record)
+    ctx.log.info({ volume: v.id, attachment: a.id }, 'attachment created')
+    return { record, created: true }
+  }
+
+  return { attach, detach, release }
+}
