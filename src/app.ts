@@ -55,26 +55,28 @@ export async function createApp(
 
   const providers: VolumeProvider[] =
     o.providers?.(host) ??
-    d.volume_providers.map((name) => {
-      switch (name) {
-        case 'local':
-          return createLocalProvider(
-            {
-              dir: join(d.state_dir, 'local'),
-              defaults: {
-                size: d.default_volume_size,
-                maxSize: config.local.max_volume_size,
-                fstype: config.local.fstype,
+    (await Promise.all(
+      d.volume_providers.map(async (name): Promise<VolumeProvider> => {
+        switch (name) {
+          case 'local':
+            return createLocalProvider(
+              {
+                dir: join(d.state_dir, 'local'),
+                defaults: {
+                  size: d.default_volume_size,
+                  maxSize: config.local.max_volume_size,
+                  fstype: config.local.fstype,
+                },
               },
-            },
-            { host, log: log.child({ provider: 'local' }) },
-          )
-        case 'cinder':
-          return cinderProviderFromConfig(config, exec, host, log.child({ provider: 'cinder' }))
-        default:
-          throw new Error(`provider ${name} is not available in this build`)
-      }
-    })
+              { host, log: log.child({ provider: 'local' }) },
+            )
+          case 'cinder':
+            return cinderProviderFromConfig(config, exec, host, log.child({ provider: 'cinder' }))
+          default:
+            throw new Error(`provider ${name} is not available in this build`)
+        }
+      }),
+    ))
 
   const volumes = new VolumeService({
     providers,

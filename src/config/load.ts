@@ -111,21 +111,21 @@ function crossChecks(values: Record<string, Record<string, OptionValue>>): strin
     problems.push(
       `[DEFAULT] volume_providers: ${missing.join(', ')} not available in this fuxi version yet; use: ${IMPLEMENTED_PROVIDERS.join(', ')}`,
     )
-  for (const svc of ['cinder'] as const) {
-    if (!providers.includes(svc)) continue
-    const from = String(values[svc]?.auth_section || svc)
-    if (!values[from]?.auth_url && !values.keystone?.auth_url)
-      problems.push(
-        `[${svc}] auth_url is not set (nor [keystone] auth_url): the ${svc} provider needs Keystone; set auth_url, username, password, project_name (or application credentials) in [${svc}]`,
-      )
-  }
+  const needs: ('cinder' | 'nova')[] = providers.includes('cinder') ? ['cinder'] : []
   if (
     providers.includes('cinder') &&
     (values.cinder?.volume_connector ?? SCHEMA.cinder.volume_connector.default) === 'openstack'
   )
-    problems.push(
-      '[cinder] volume_connector = openstack (attach through Nova) is not available in this fuxi version yet; use osbrick (the attachments API with this host as the connector)',
-    )
+    needs.push('nova')
+  for (const svc of needs) {
+    const from = String(values[svc]?.auth_section || svc)
+    if (!values[from]?.auth_url && !values.keystone?.auth_url)
+      problems.push(
+        svc === 'cinder'
+          ? '[cinder] auth_url is not set (nor [keystone] auth_url): the cinder provider needs Keystone; set auth_url, username, password, project_name (or application credentials) in [cinder]'
+          : '[nova] auth_url is not set (nor [keystone] auth_url): volume_connector = openstack attaches through Nova; set [nova] auth options, or auth_section = cinder',
+      )
+  }
   return problems
 }
 

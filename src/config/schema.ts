@@ -207,6 +207,9 @@ export const SCHEMA = {
       'osbrick',
     ),
     availability_zone: str('Default availability zone for new volumes.'),
+    instance_id: str(
+      "This instance's Nova server id, for volume_connector = openstack; empty: asked from the metadata service.",
+    ),
     volume_type: str('Default volume type for new volumes.'),
     fstype: oneOf('Filesystem for new volumes.', FSTYPES, 'ext4'),
     multiattach: bool('Default for `-o multiattach`.', false),

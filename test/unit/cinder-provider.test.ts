@@ -4,13 +4,18 @@ import { connectorFor } from '../../src/connectors/connector.ts'
 import { localConnector } from '../../src/connectors/local.ts'
 import { VolumeInUseError } from '../../src/errors.ts'
 import type { CinderVolume } from '../../src/openstack/cinder.ts'
+import { instanceId } from '../../src/openstack/instance-id.ts'
+import { createTransport } from '../../src/openstack/transport.ts'
 import { attachState } from '../../src/providers/cinder/attach-state.ts'
 import { createCinderProvider } from '../../src/providers/cinder/cinder-provider.ts'
+import { deviceBySerial, novaAttachments } from '../../src/providers/cinder/nova-attachments.ts'
 import { LIST_FRESH_MS } from '../../src/volumes/volume-service.ts'
 import { providerContract, testContext } from '../contract/provider-contract.ts'
 import { FakeCinder } from '../fakes/fake-cinder.ts'
 import { FakeHost } from '../fakes/fake-host.ts'
+import { FakeNova } from '../fakes/fake-nova.ts'
 import { buildApp } from '../support/build.ts'
+import { sampleServer } from '../support/sample-server.ts'
 import { memoryLogger, tmpDir } from '../support/tmp.ts'
 
 const HOST = 'this-host'
@@ -476,5 +481,147 @@ describe('docker volume ls with cloud volumes', () => {
       ['b'],
     )
     assert.equal(lists(), 2)
+  })
+})
+
+const SERVER = '6f1c7d2e-0c5a-4b8e-9d3f-2a1b0c9d8e7f'
+
+async function makeNova(t: TestContext) {
+  const dir = await tmpDir(t)
+  const host = new FakeHost()
+  const cinder = new FakeCinder(host, dir)
+  const nova = new FakeNova(cinder, host)
+  const provider = createCinderProvider(
+    {
+      volumeFrom: 'fuxi',
+      allTenants: false,
+      defaults: DEFAULTS,
+      connector: { host: HOST, ip: '127.0.0.1', multipath: false },
+      identity: SERVER,
+      stateDir: `${dir}/state-cinder`,
+    },
+    {
+      api: cinder,
+      host,
+      connectors: [],
+      log: memoryLogger().log,
+      flow: (d) => novaAttachments({ ...d, nova, deviceFor: nova.deviceFor, delays: [1, 1] }),
+    },
+  )
+  return {
+    provider,
+    host,
+    cinder,
+    nova,
+    dir,
+    mountRoot: `${dir}/mnt`,
+    createOptions: { size: '1' },
+  }
+}
+
+providerContract('cinder through Nova (fake Cinder, fake Nova, fake host)', makeNova, {
+  additionalTests: () => {
+    it('attaches through Nova as this instance, finds the disk by volume id, detaches through Nova', async (t) => {
+      const { provider, cinder, nova, mountRoot } = await makeNova(t)
+      await provider.create('n1', provider.parseOptions({}))
+      const v = [...cinder.volumes.values()][0] as CinderVolume
+      const dev = await provider.mount('n1', `${mountRoot}/n1`, testContext())
+      assert.equal(dev, nova.disks.get(v.id))
+      assert.deepEqual(
+        v.attachments.map((a) => a.server_id),
+        [SERVER],
+      )
+      assert.equal(v.metadata[`fuxi_attachment_${v.attachments[0]?.attachment_id}`], SERVER)
+      assert.equal(
+        cinder.calls.filter((c) => c.startsWith('attachment')).length,
+        0,
+        'no host attachment',
+      )
+      await provider.unmount('n1', `${mountRoot}/n1`, testContext())
+      assert.equal(v.status, 'available')
+      assert.deepEqual(nova.calls, [`attach ${SERVER}`, `detach ${SERVER}`])
+    })
+
+    it('a volume attached to another instance is refused', async (t) => {
+      const { provider, cinder, mountRoot } = await makeNova(t)
+      await cinder.add({
+        name: 'theirs',
+        status: 'in-use',
+        metadata: { volume_from: 'fuxi' },
+        attachments: [{ attachment_id: 'x', server_id: 'other-server', host_name: 'compute-3' }],
+      })
+      await assert.rejects(
+        provider.mount('theirs', `${mountRoot}/theirs`, testContext()),
+        /attached to other-server; it can be used on one instance at a time/,
+      )
+    })
+  },
+})
+
+describe('finding this instance and its disks', () => {
+  it('instance id: configured, else the metadata service; a clear error otherwise', async (t) => {
+    const transport = createTransport({
+      timeoutMs: 2000,
+      log: memoryLogger().log,
+      sleep: async () => {},
+    })
+    assert.equal(await instanceId({ configured: 'abc', transport }), 'abc')
+    const srv = await sampleServer(t, (req, res) => {
+      if (req.url !== '/openstack/latest/meta_data.json') return void res.writeHead(404).end()
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      res.end(JSON.stringify({ uuid: SERVER, name: 'docker-host-1' }))
+    })
+    assert.equal(
+      await instanceId({
+        configured: '',
+        transport,
+        metadataUrl: `${srv.base}/openstack/latest/meta_data.json`,
+      }),
+      SERVER,
+    )
+    await assert.rejects(
+      instanceId({ configured: '', transport, metadataUrl: `${srv.base}/nope` }),
+      /metadata service did not give it .*; set \[cinder\] instance_id/,
+    )
+  })
+
+  it('disk by serial: virtio shows 20 characters of the id, SCSI all of it; partitions are skipped', async () => {
+    const id = '73eb001a-57dc-44af-aa8c-0cac87648e81'
+    const resolve = async (e: string) => `/dev/${e.length}`
+    const find = (entries: string[]) => deviceBySerial(async () => entries, resolve, id)
+    assert.equal(
+      await find(['virtio-73eb001a-57dc-44af-a-part1', 'virtio-73eb001a-57dc-44af-a']),
+      '/dev/27',
+    )
+    assert.equal(
+      await find([`scsi-0QEMU_QEMU_HARDDISK_${id}`]),
+      `/dev/${`scsi-0QEMU_QEMU_HARDDISK_${id}`.length}`,
+    )
+    assert.equal(await find(['virtio-0000']), undefined)
+  })
+})
+
+describe('fuxi.conf wiring', () => {
+  it('builds the Cinder provider with the Nova flow from [cinder] and [nova]', async (t) => {
+    const { app } = await buildApp(t, {
+      extraConfig: [
+        'volume_providers = cinder',
+        '[cinder]',
+        'auth_url = http://127.0.0.1:9/v3',
+        'username = u',
+        'password = p',
+        'project_name = x',
+        'volume_connector = openstack',
+        `instance_id = ${SERVER}`,
+        '[nova]',
+        'auth_section = cinder',
+        '',
+      ].join('\n'),
+    })
+    assert.equal(app.volumes.scope, 'global')
+    assert.deepEqual(
+      app.volumes.providers().map((p) => p.name),
+      ['cinder'],
+    )
   })
 })

@@ -126,7 +126,14 @@ access_to_for_cert = client
     assert.match(problems('volume_providers = local,nfs').join(), /unknown value\(s\) "nfs"/)
   })
 
-  it('says plainly what is not available yet, and what cinder needs', () => {
+  it('says plainly what is not available yet, and what cinder and its Nova connector need', () => {
+    assert.deepEqual(
+      parseConfig(
+        'volume_providers = cinder\n[cinder]\nauth_url = http://k/v3\nvolume_connector = openstack\n[nova]\nauth_section = cinder\n',
+        'f',
+      ).cinder.volume_connector,
+      'openstack',
+    )
     assert.match(
       problems('volume_providers = manila').join(),
       /manila not available in this fuxi version yet; use: local, cinder/,
@@ -144,7 +151,7 @@ access_to_for_cert = client
       problems(
         'volume_providers = cinder\n[cinder]\nauth_url = http://k/v3\nvolume_connector = openstack\n',
       ).join(),
-      /volume_connector = openstack \(attach through Nova\) is not available/,
+      /\[nova\] auth_url is not set \(nor \[keystone\] auth_url\): volume_connector = openstack attaches through Nova/,
     )
   })
 

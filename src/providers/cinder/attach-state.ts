@@ -17,14 +17,17 @@ const SETTLED = new Set(['available', 'in-use'])
 /** Volume metadata key naming the host of one attachment (Cinder hides host_name from non-admins). */
 export const attachmentKey = (attachmentId: string) => `fuxi_attachment_${attachmentId}`
 
-/** The host of an attachment: Cinder's host_name (admins see it), else what fuxi recorded. */
+/**
+ * Who holds an attachment: the Nova server for an instance attachment, else Cinder's host_name
+ * (admins see it), else the host fuxi recorded in the volume's metadata.
+ */
 export function attachmentHost(v: CinderVolume, a: CinderVolume['attachments'][number]): string {
   return (
-    a.host_name ?? v.metadata[attachmentKey(a.attachment_id)] ?? a.server_id ?? 'an unknown host'
+    a.server_id ?? a.host_name ?? v.metadata[attachmentKey(a.attachment_id)] ?? 'an unknown host'
   )
 }
 
-/** Classifies a volume for `host` (the connector's host name); pure, one table for all callers. */
+/** Classifies a volume for `host` (this host's name, or its Nova instance id); pure. */
 export function attachState(v: CinderVolume, host: string): AttachState {
   if (v.status.startsWith('error')) return { kind: 'ERROR', status: v.status }
   if (!SETTLED.has(v.status)) return { kind: 'TRANSITIONAL', status: v.status }

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises'
-import { connectorFor, type VolumeConnector } from '../../connectors/connector.ts'
+import type { VolumeConnector } from '../../connectors/connector.ts'
 import {
   InvalidRequestError,
   VolumeExistsError,
@@ -9,17 +9,12 @@ import {
 } from '../../errors.ts'
 import type { Host } from '../../host/host.ts'
 import type { Logger } from '../../log.ts'
-import type {
-  CinderClient,
-  CinderVolume,
-  ConnectionInfo,
-  Connector,
-} from '../../openstack/cinder.ts'
+import type { CinderClient, CinderVolume, Connector } from '../../openstack/cinder.ts'
 import { ensureFilesystem, removeMountpoint } from '../../volumes/filesystem.ts'
-import type { BackendVolume, OpContext, VolumeProvider } from '../../volumes/provider.ts'
+import type { BackendVolume, VolumeProvider } from '../../volumes/provider.ts'
 import { attachmentHost, attachmentKey, attachState } from './attach-state.ts'
 import { type AttachmentRecord, attachmentRecords } from './attachment-records.ts'
-import { hostAttachments } from './host-attachments.ts'
+import { type AttachFlow, hostAttachments } from './host-attachments.ts'
 import { type CinderOptionDefaults, parseCinderOptions } from './options.ts'
 
 export const PROVIDER_NAME = 'cinder'
@@ -52,6 +47,16 @@ export type CinderApi = Pick<
   | 'metadata'
 >
 
+/** What an attach flow gets from the provider. */
+export interface FlowDeps {
+  api: CinderApi
+  host: Host
+  log: Logger
+  records: ReturnType<typeof attachmentRecords>
+  me: string
+  takeover?: 'never' | 'force' | undefined
+}
+
 export interface CinderProviderOptions {
   /** The `volume_from` metadata value that marks fuxi's volumes. */
   readonly volumeFrom: string
@@ -60,6 +65,8 @@ export interface CinderProviderOptions {
   readonly defaults: CinderOptionDefaults
   /** This host as Cinder sees it. */
   readonly connector: Connector
+  /** Who this host is in attachments: its Nova instance id with the Nova flow, else the host name. */
+  readonly identity?: string
   /** Where this host's attachment records live (`<state_dir>/cinder`). */
   readonly stateDir: string
   /** A volume another host holds: refuse (never), or take it over (force). */
@@ -78,10 +85,17 @@ const FRESH_MS = 30_000
  */
 export function createCinderProvider(
   opts: CinderProviderOptions,
-  deps: { api: CinderApi; host: Host; connectors: readonly VolumeConnector[]; log: Logger },
+  deps: {
+    api: CinderApi
+    host: Host
+    connectors: readonly VolumeConnector[]
+    log: Logger
+    /** The Nova flow (volume_connector = openstack); the attachments API with this host otherwise. */
+    flow?: (d: FlowDeps) => AttachFlow
+  },
 ): VolumeProvider {
   const { api, host } = deps
-  const me = opts.connector.host
+  const me = opts.identity ?? opts.connector.host
   const records = attachmentRecords(opts.stateDir)
   const seen = new Map<string, { v: CinderVolume; at: number }>()
 
@@ -126,13 +140,9 @@ export function createCinderProvider(
     return v
   }
 
-  const attachments = hostAttachments({
-    ...deps,
-    records,
-    me,
-    takeover: opts.takeover,
-    connector: opts.connector,
-  })
+  const attachments: AttachFlow = deps.flow
+    ? deps.flow({ ...deps, records, me, takeover: opts.takeover })
+    : hostAttachments({ ...deps, records, me, takeover: opts.takeover, connector: opts.connector })
   const { attach, detach } = attachments
 
   /** Undo this host's attachment of `name` (unmounted first), and forget it. */
@@ -298,9 +308,8 @@ export function createCinderProvider(
       }
       const v = await mustFind(name)
       const { record, created } = await attach(name, v, ctx)
-      const info = record.connectionInfo
       try {
-        const device = await connectorFor(info, deps.connectors).connect(info, ctx.log)
+        const device = await attachments.connect(record, ctx.log)
         // One metadata write: whose attachment this is (for the other hosts), and the filesystem.
         const md: Record<string, string> = created
           ? { [attachmentKey(record.attachmentId)]: me }
@@ -312,7 +321,7 @@ export function createCinderProvider(
         }
         if (Object.keys(md).length) await api.metadata.set(v.id, md)
         if (!record.completed) {
-          await api.completeAttachment(record.attachmentId)
+          await attachments.complete(record)
           await records.write(name, { ...record, completed: true })
         }
         await ctx.step('mounting')

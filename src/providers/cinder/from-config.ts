@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { readdir, realpath } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FuxiConfig } from '../../config/schema.ts'
 import { hostConnector } from '../../connectors/connector.ts'
@@ -10,8 +11,14 @@ import type { Host } from '../../host/host.ts'
 import type { Logger } from '../../log.ts'
 import { CinderClient } from '../../openstack/cinder.ts'
 import { sessionFromConfig } from '../../openstack/connect.ts'
+import { instanceId } from '../../openstack/instance-id.ts'
+import { NovaClient } from '../../openstack/nova.ts'
+import { createTransport } from '../../openstack/transport.ts'
 import type { VolumeProvider } from '../../volumes/provider.ts'
 import { createCinderProvider } from './cinder-provider.ts'
+import { deviceBySerial, novaAttachments } from './nova-attachments.ts'
+
+const BY_ID = '/dev/disk/by-id'
 
 /** This host's iSCSI initiator name, when open-iscsi is installed. */
 function iscsiInitiator(): string | undefined {
@@ -23,13 +30,24 @@ function iscsiInitiator(): string | undefined {
 }
 
 /** The Cinder provider as fuxi.conf describes it ([DEFAULT], [cinder], [keystone]). */
-export function cinderProviderFromConfig(
+export async function cinderProviderFromConfig(
   config: FuxiConfig,
   exec: Exec,
   host: Host,
   log: Logger,
-): VolumeProvider {
+): Promise<VolumeProvider> {
   const c = config.cinder
+  // volume_connector = openstack: attach through Nova, as this instance (found at start).
+  const viaNova =
+    c.volume_connector === 'openstack'
+      ? {
+          nova: new NovaClient(sessionFromConfig(config, 'nova', log)),
+          server: await instanceId({
+            configured: c.instance_id,
+            transport: createTransport({ timeoutMs: 5000, log }),
+          }),
+        }
+      : undefined
   return createCinderProvider(
     {
       volumeFrom: config.DEFAULT.volume_from,
@@ -44,12 +62,26 @@ export function cinderProviderFromConfig(
       connector: hostConnector(config.DEFAULT.my_ip, iscsiInitiator()),
       stateDir: join(config.DEFAULT.state_dir, 'cinder'),
       takeover: c.takeover === 'force' ? 'force' : 'never',
+      identity: viaNova?.server,
     },
     {
       api: new CinderClient(sessionFromConfig(config, 'cinder', log)),
       host,
       connectors: [localConnector(host), iscsiConnector(exec, host), rbdConnector(exec, host)],
       log,
+      flow:
+        viaNova &&
+        ((d) =>
+          novaAttachments({
+            ...d,
+            nova: viaNova.nova,
+            deviceFor: (id) =>
+              deviceBySerial(
+                () => readdir(BY_ID).catch(() => []),
+                (e) => realpath(join(BY_ID, e)),
+                id,
+              ),
+          })),
     },
   )
 }

@@ -117,5 +117,17 @@ export function hostAttachments(d: {
     return { record, created: true }
   }
 
-  return { attach, detach, release }
+  return {
+    attach,
+    detach,
+    release,
+    /** The device of an attachment on this host (the connector of its connection info). */
+    connect: (r: AttachmentRecord, log: Logger) =>
+      connectorFor(r.connectionInfo, d.connectors).connect(r.connectionInfo, log),
+    /** Tell Cinder the attachment is done: the volume goes in-use. */
+    complete: (r: AttachmentRecord) => api.completeAttachment(r.attachmentId),
+  }
 }
+
+/** How the provider attaches volumes: through Cinder with this host's connector, or through Nova. */
+export type AttachFlow = ReturnType<typeof hostAttachments>

@@ -1,0 +1,134 @@
+import { waitForDevice } from '../../connectors/connector.ts'
+import { VolumeInUseError, VolumeStateError } from '../../errors.ts'
+import type { Logger } from '../../log.ts'
+import type { CinderVolume } from '../../openstack/cinder.ts'
+import type { NovaClient } from '../../openstack/nova.ts'
+import type { OpContext } from '../../volumes/provider.ts'
+import { attachmentKey, attachState } from './attach-state.ts'
+import type { AttachmentRecord } from './attachment-records.ts'
+import type { FlowDeps } from './cinder-provider.ts'
+import type { AttachFlow } from './host-attachments.ts'
+
+/** The Nova calls the flow makes. */
+export type NovaApi = Pick<NovaClient, 'attachVolume' | 'detachVolume'>
+
+/** Nova attaches and detaches asynchronously: the volume's status says when it is done. */
+export const NOVA_WAIT_MS = 60_000
+
+/**
+ * `volume_connector = openstack`: fuxi runs inside a Nova instance, which attaches the volume to
+ * itself through Nova (Nova creates and completes the Cinder attachment). The device is found by
+ * the volume id in its serial (`/dev/disk/by-id`), never by the device name Nova reports.
+ */
+export function novaAttachments(
+  d: FlowDeps & {
+    nova: NovaApi
+    /** The block device whose serial carries this volume id, once it has appeared. */
+    deviceFor: (volumeId: string) => Promise<string | undefined>
+    delays?: readonly number[]
+  },
+): AttachFlow {
+  const { api, host, records, me } = d
+  const nova = d.nova
+  const WAIT = { timeoutMs: NOVA_WAIT_MS }
+
+  async function detach(volumeId: string, _id: string, _info: unknown, log: Logger) {
+    await nova.detachVolume(me, volumeId)
+    const v = await api.waitForVolume(volumeId, ['available', 'in-use'], WAIT)
+    // multiattach: in-use by others is fine once this server's attachment is gone
+    if (v?.attachments.some((a) => a.server_id === me))
+      await api.waitForVolume(volumeId, ['available'], WAIT)
+    await api.metadata.deleteKey(volumeId, attachmentKey(_id))
+    log.info({ volume: volumeId, server: me }, 'detached from this instance through Nova')
+  }
+
+  async function release(name: string, r: AttachmentRecord, mountpoint: string, log: Logger) {
+    if (await host.mountAt(mountpoint)) await host.unmount(mountpoint)
+    await detach(r.volumeId, r.attachmentId, r.connectionInfo, log)
+    await records.drop(name)
+  }
+
+  async function attach(
+    name: string,
+    v: CinderVolume,
+    ctx: OpContext,
+  ): Promise<{ record: AttachmentRecord; created: boolean }> {
+    const known = await records.read(name)
+    if (known?.volumeId === v.id && v.attachments.some((a) => a.server_id === me))
+      return { record: known, created: false }
+    if (known) await records.drop(name)
+    const state = attachState(v, me)
+    switch (state.kind) {
+      case 'ERROR':
+      case 'TRANSITIONAL':
+        throw new VolumeStateError(
+          `Cinder volume ${v.id} ("${name}") is "${state.status}"; ${state.kind === 'ERROR' ? 'it needs an operator' : 'retry in a moment'}`,
+        )
+      case 'ATTACHED_TO_OTHER':
+        if (!state.multiattach)
+          throw new VolumeInUseError(
+            `volume "${name}" is attached to ${state.hosts.join(', ')}; it can be used on one instance at a time (stop its containers there, or create it with -o multiattach=true)`,
+          )
+        break
+      case 'ATTACHED_TO_THIS': {
+        const id = state.attachmentIds[0] as string
+        const record = { volumeId: v.id, attachmentId: id, connectionInfo: {}, completed: true }
+        await records.write(name, record)
+        return { record, created: false }
+      }
+      case 'NOT_ATTACHED':
+        break
+    }
+    await ctx.step('attaching')
+    const a = await nova.attachVolume(me, v.id)
+    const record = {
+      volumeId: v.id,
+      attachmentId: a.attachment_id ?? a.id ?? v.id,
+      connectionInfo: { driver_volume_type: 'nova' },
+      completed: false,
+    }
+    await records.write(name, record)
+    ctx.log.info({ volume: v.id, server: me, device: a.device }, 'Nova is attaching the volume')
+    return { record, created: true }
+  }
+
+  return {
+    attach,
+    detach,
+    release,
+    async connect(r, log) {
+      const v = await api.waitForVolume(r.volumeId, ['in-use'], WAIT)
+      if (!v?.attachments.some((a) => a.server_id === me))
+        throw new VolumeStateError(
+          `Nova did not attach Cinder volume ${r.volumeId} to this instance ${me}`,
+        )
+      let device: string | undefined
+      await waitForDevice(
+        async () => {
+          device = await d.deviceFor(r.volumeId)
+          return device !== undefined
+        },
+        `the disk of Cinder volume ${r.volumeId} (by serial in /dev/disk/by-id)`,
+        d.delays,
+      )
+      log.info({ volume: r.volumeId, device }, 'volume attached to this instance')
+      return device as string
+    },
+    // Nova completes the Cinder attachment itself.
+    complete: async () => {},
+  }
+}
+
+/**
+ * The disk whose serial carries this volume id: virtio shows the first 20 characters
+ * (`virtio-<id[:20]>`), SCSI the whole id (`scsi-0QEMU_QEMU_HARDDISK_<id>`).
+ */
+export async function deviceBySerial(
+  list: () => Promise<string[]>,
+  resolve: (entry: string) => Promise<string>,
+  volumeId: string,
+): Promise<string | undefined> {
+  const short = volumeId.slice(0, 20)
+  const entry = (await list()).find((e) => !/-part\d+$/.test(e) && e.includes(short))
+  return entry === undefined ? undefined : resolve(entry)
+}
