@@ -1,4 +1,4 @@
-import { rmdir } from 'node:fs/promises'
+import { mkdir, rmdir } from 'node:fs/promises'
 import { VolumeStateError } from '../errors.ts'
 import type { Host } from '../host/host.ts'
 import type { Logger } from '../log.ts'
@@ -48,4 +48,24 @@ export async function removeMountpoint(mountpoint: string, log: Logger): Promise
   await rmdir(mountpoint).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') log.warn({ err: e, mountpoint }, 'mountpoint directory not removed')
   })
+}
+
+/** Mounts `device` at `mountpoint` unless it is already mounted there; refuses another source. */
+export async function mountOnce(
+  host: Host,
+  device: string,
+  mountpoint: string,
+  fstype: string,
+  ctx: OpContext,
+): Promise<void> {
+  await ctx.step('mounting')
+  const current = await host.mountAt(mountpoint)
+  if (current && current.source !== device)
+    throw new VolumeStateError(
+      `${mountpoint} already has ${current.source} mounted; unmount it and retry`,
+    )
+  if (!current) {
+    await mkdir(mountpoint, { recursive: true, mode: 0o755 })
+    await host.mount(device, mountpoint, fstype)
+  }
 }

@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises'
 import type { VolumeConnector } from '../../connectors/connector.ts'
 import {
   InvalidRequestError,
@@ -10,7 +9,7 @@ import {
 import type { Host } from '../../host/host.ts'
 import type { Logger } from '../../log.ts'
 import type { CinderClient, CinderVolume, Connector } from '../../openstack/cinder.ts'
-import { ensureFilesystem, removeMountpoint } from '../../volumes/filesystem.ts'
+import { ensureFilesystem, mountOnce, removeMountpoint } from '../../volumes/filesystem.ts'
 import type { BackendVolume, VolumeProvider } from '../../volumes/provider.ts'
 import { attachmentHost, attachmentKey, attachState } from './attach-state.ts'
 import { type AttachmentRecord, attachmentRecords } from './attachment-records.ts'
@@ -147,7 +146,9 @@ export function createCinderProvider(
 
   /** Undo this host's attachment of `name` (unmounted first), and forget it. */
   async function release(name: string, r: AttachmentRecord, mountpoint: string, log: Logger) {
-    await attachments.release(name, r, mountpoint, log)
+    if (await host.mountAt(mountpoint)) await host.unmount(mountpoint)
+    await detach(r.volumeId, r.attachmentId, r.connectionInfo, log)
+    await records.drop(name)
     const cached = seen.get(name)?.v
     if (cached) {
       const left = cached.attachments.filter((a) => a.attachment_id !== r.attachmentId)
@@ -324,16 +325,7 @@ export function createCinderProvider(
           await attachments.complete(record)
           await records.write(name, { ...record, completed: true })
         }
-        await ctx.step('mounting')
-        const current = await host.mountAt(mountpoint)
-        if (current && current.source !== device)
-          throw new VolumeStateError(
-            `${mountpoint} already has ${current.source} mounted; unmount it and retry`,
-          )
-        if (!current) {
-          await mkdir(mountpoint, { recursive: true, mode: 0o755 })
-          await host.mount(device, mountpoint, fstype)
-        }
+        await mountOnce(host, device, mountpoint, fstype, ctx)
         remember({
           ...v,
           status: 'in-use',

@@ -39,13 +39,6 @@ export function hostAttachments(d: {
     log.info({ attachment: id }, 'attachment deleted')
   }
 
-  /** Undo this host's attachment of `name` (unmounted first), and forget it. */
-  async function release(name: string, r: AttachmentRecord, mountpoint: string, log: Logger) {
-    if (await host.mountAt(mountpoint)) await host.unmount(mountpoint)
-    await detach(r.volumeId, r.attachmentId, r.connectionInfo, log)
-    await records.drop(name)
-  }
-
   /** This host's attachment of the volume: reused when it has one, else created (not completed). */
   async function attach(
     name: string,
@@ -119,8 +112,8 @@ export function hostAttachments(d: {
 
   return {
     attach,
+    /** Disconnects and deletes one of this host's attachments; already gone is fine. */
     detach,
-    release,
     /** The device of an attachment on this host (the connector of its connection info). */
     connect: (r: AttachmentRecord, log: Logger) =>
       connectorFor(r.connectionInfo, d.connectors).connect(r.connectionInfo, log),

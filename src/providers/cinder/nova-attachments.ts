@@ -42,12 +42,6 @@ export function novaAttachments(
     log.info({ volume: volumeId, server: me }, 'detached from this instance through Nova')
   }
 
-  async function release(name: string, r: AttachmentRecord, mountpoint: string, log: Logger) {
-    if (await host.mountAt(mountpoint)) await host.unmount(mountpoint)
-    await detach(r.volumeId, r.attachmentId, r.connectionInfo, log)
-    await records.drop(name)
-  }
-
   async function attach(
     name: string,
     v: CinderVolume,
@@ -95,7 +89,6 @@ export function novaAttachments(
   return {
     attach,
     detach,
-    release,
     async connect(r, log) {
       const v = await api.waitForVolume(r.volumeId, ['in-use'], WAIT)
       if (!v?.attachments.some((a) => a.server_id === me))

@@ -4,7 +4,7 @@ import { VolumeExistsError, VolumeNotFoundError, VolumeStateError } from '../../
 import { removeIfExists, writeFileAtomic } from '../../host/files.ts'
 import type { Host } from '../../host/host.ts'
 import type { Logger } from '../../log.ts'
-import { ensureFilesystem, removeMountpoint } from '../../volumes/filesystem.ts'
+import { ensureFilesystem, mountOnce, removeMountpoint } from '../../volumes/filesystem.ts'
 import type {
   BackendVolume,
   OpContext,
@@ -194,16 +194,7 @@ export function createLocalProvider(
       ctx.log.debug({ device }, 'image attached')
       let fstype = meta.fstype
       if (!meta.formatted) fstype = await formatIfNew(name, meta, device, ctx)
-      await ctx.step('mounting')
-      const current = await host.mountAt(mountpoint)
-      if (current && current.source !== device)
-        throw new VolumeStateError(
-          `${mountpoint} already has ${current.source} mounted; unmount it and retry`,
-        )
-      if (!current) {
-        await mkdir(mountpoint, { recursive: true, mode: 0o755 })
-        await host.mount(device, mountpoint, fstype)
-      }
+      await mountOnce(host, device, mountpoint, fstype, ctx)
       return device
     },
 
