@@ -289,6 +289,24 @@ providerContract('cinder (fake Cinder, fake host)', make, {
       assert.equal(cinder.volumes.has(moved.id), false)
     })
 
+    it('Mount right after Create skips the lookup; if another host took it meanwhile, a fresh look refuses', async (t) => {
+      const { provider, cinder, mountRoot } = await make(t)
+      await provider.create('fresh', provider.parseOptions({}))
+      const lookups = () => cinder.calls.filter((c) => c === 'list fresh').length
+      const before = lookups()
+      await provider.mount('fresh', `${mountRoot}/fresh`, testContext())
+      assert.equal(lookups(), before, 'no lookup after Create')
+      await provider.unmount('fresh', `${mountRoot}/fresh`, testContext())
+      await provider.create('raced', provider.parseOptions({}))
+      const v = [...cinder.volumes.values()].find((x) => x.name === 'raced') as CinderVolume
+      v.status = 'in-use'
+      v.attachments = [att('host-b')]
+      await assert.rejects(
+        provider.mount('raced', `${mountRoot}/raced`, testContext()),
+        /volume "raced" is attached to host-b/,
+      )
+    })
+
     it('adopts a volume the original fuxi made: keeps its filesystem and data, never formats', async (t) => {
       const { provider, cinder, host, mountRoot } = await make(t)
       const v = await cinder.add({

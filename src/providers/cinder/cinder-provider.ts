@@ -1,6 +1,7 @@
 import type { VolumeConnector } from '../../connectors/connector.ts'
 import {
   InvalidRequestError,
+  OpenStackHttpError,
   VolumeExistsError,
   VolumeInUseError,
   VolumeNotFoundError,
@@ -307,8 +308,15 @@ export function createCinderProvider(
         )
         await release(name, unfinished, mountpoint, ctx.log)
       }
-      const v = await mustFind(name)
-      const { record, created } = await attach(name, v, ctx)
+      // Right after Create (or a Get) the volume is known: no lookup. If it changed meanwhile,
+      // Cinder refuses the attachment (400) and a fresh look decides.
+      const cached = seen.get(name)
+      let v = cached && Date.now() - cached.at < FRESH_MS ? cached.v : await mustFind(name)
+      const { record, created } = await attach(name, v, ctx).catch(async (e: unknown) => {
+        if (v !== cached?.v || !(e instanceof OpenStackHttpError) || e.status !== 400) throw e
+        v = await mustFind(name)
+        return attach(name, v, ctx)
+      })
       try {
         const device = await attachments.connect(record, ctx.log)
         // One metadata write: whose attachment this is (for the other hosts), and the filesystem.
@@ -320,11 +328,11 @@ export function createCinderProvider(
           fstype = await ensureFilesystem(host, { name, device, fstype }, ctx)
           Object.assign(md, { [META.fstype]: fstype, [META.formatted]: 'true' })
         }
-        if (Object.keys(md).length) await api.metadata.set(v.id, md)
-        if (!record.completed) {
-          await attachments.complete(record)
-          await records.write(name, { ...record, completed: true })
-        }
+        await Promise.all([
+          Object.keys(md).length ? api.metadata.set(v.id, md) : undefined,
+          record.completed ? undefined : attachments.complete(record),
+        ])
+        if (!record.completed) await records.write(name, { ...record, completed: true })
         await mountOnce(host, device, mountpoint, fstype, ctx)
         remember({
           ...v,

@@ -34,8 +34,11 @@ export function hostAttachments(d: {
   ) {
     const connection = info ?? (await api.getAttachment(id))?.connection_info
     if (connection) await connectorFor(connection, d.connectors).disconnect(connection, log)
-    await api.deleteAttachment(id)
-    await api.metadata.deleteKey(volumeId, attachmentKey(id))
+    // The key only tells other hosts whose attachment it was: both calls at once.
+    await Promise.all([
+      api.deleteAttachment(id),
+      api.metadata.deleteKey(volumeId, attachmentKey(id)),
+    ])
     log.info({ attachment: id }, 'attachment deleted')
   }
 
