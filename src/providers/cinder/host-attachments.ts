@@ -10,8 +10,8 @@ import type { CinderApi } from './cinder-provider.ts'
 
 /**
  * This host's attachments through Cinder's attachments API: find or create one (refusing or, with
- * takeover = force, taking a volume another host holds), and undo one (disconnect, delete it and
- * its host key in the volume metadata, forget the local record).
+ * takeover = force, taking a volume another host holds), connect and complete it, and undo one
+ * (disconnect, delete it and its host key in the volume metadata).
  */
 export function hostAttachments(d: {
   api: CinderApi
@@ -23,7 +23,7 @@ export function hostAttachments(d: {
   me: string
   takeover?: 'never' | 'force' | undefined
 }) {
-  const { api, host, records, me } = d
+  const { api, records, me } = d
 
   /** Disconnects and deletes one attachment of this host; already gone is fine. */
   async function detach(

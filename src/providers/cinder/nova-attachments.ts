@@ -3,6 +3,7 @@ import { VolumeInUseError, VolumeStateError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
 import type { CinderVolume } from '../../openstack/cinder.ts'
 import type { NovaClient } from '../../openstack/nova.ts'
+import { waitForStatus } from '../../openstack/wait.ts'
 import type { OpContext } from '../../volumes/provider.ts'
 import { attachmentKey, attachState } from './attach-state.ts'
 import type { AttachmentRecord } from './attachment-records.ts'
@@ -28,17 +29,26 @@ export function novaAttachments(
     delays?: readonly number[]
   },
 ): AttachFlow {
-  const { api, host, records, me } = d
+  const { api, records, me } = d
   const nova = d.nova
   const WAIT = { timeoutMs: NOVA_WAIT_MS }
 
-  async function detach(volumeId: string, _id: string, _info: unknown, log: Logger) {
+  async function detach(volumeId: string, attachmentId: string, _info: unknown, log: Logger) {
     await nova.detachVolume(me, volumeId)
-    const v = await api.waitForVolume(volumeId, ['available', 'in-use'], WAIT)
-    // multiattach: in-use by others is fine once this server's attachment is gone
-    if (v?.attachments.some((a) => a.server_id === me))
-      await api.waitForVolume(volumeId, ['available'], WAIT)
-    await api.metadata.deleteKey(volumeId, attachmentKey(_id))
+    // Done when this server's attachment is gone (others may stay on a multiattach volume).
+    await waitForStatus({
+      what: `the detach of Cinder volume ${volumeId} from this instance`,
+      poll: () => api.getVolume(volumeId),
+      status: (v) =>
+        v.status === 'detaching' || v.attachments.some((a) => a.server_id === me)
+          ? 'attached here'
+          : 'detached',
+      want: ['detached'],
+      errorStates: [],
+      goneIsSuccess: true,
+      ...WAIT,
+    })
+    await api.metadata.deleteKey(volumeId, attachmentKey(attachmentId))
     log.info({ volume: volumeId, server: me }, 'detached from this instance through Nova')
   }
 
