@@ -18,10 +18,16 @@ import { type AttachFlow, hostAttachments } from './host-attachments.ts'
 import { type CinderOptionDefaults, parseCinderOptions } from './options.ts'
 
 export const PROVIDER_NAME = 'cinder'
-/** Create waits this long for `available` (dockerd gives Create 120 s). */
-export const CREATE_WAIT_MS = 90_000
-/** Remove waits this long for the volume to be gone (dockerd gives Remove 60 s). */
-export const REMOVE_WAIT_MS = 45_000
+/**
+ * Create waits this long for `available`: with its two other calls (each bounded by [cinder]
+ * timeout) it stays inside dockerd's 120 s for Create.
+ */
+export const CREATE_WAIT_MS = 60_000
+/**
+ * Remove waits this long for the volume to be gone (dockerd gives Remove 60 s). A slower delete
+ * goes on in Cinder; the next Remove sees it "deleting", then gone.
+ */
+export const REMOVE_WAIT_MS = 25_000
 /** Metadata keys fuxi keeps on a volume (the first two are the original fuxi's). */
 export const META = {
   owner: 'volume_from',
