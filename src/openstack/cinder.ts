@@ -1,6 +1,6 @@
 import { type MetadataApi, ResourceMetadata, ServiceApi } from './service-api.ts'
 import type { Session } from './session.ts'
-import { waitForStatus } from './wait.ts'
+import { type WaitOptions, waitForStatus } from './wait.ts'
 
 /** Cinder v3. Attachments need 3.27, completing one 3.44, the attach mode 3.54. */
 export const CINDER_TARGET_VERSION = '3.54'
@@ -99,6 +99,26 @@ export const CINDER_VOLUME_ERROR_STATES = [
   'error_managing',
 ] as const
 
+/** Waits for a volume read with `get` to reach one of `want`; Cinder's error states end it early. */
+export function waitForVolumeStatus(
+  get: (id: string) => Promise<CinderVolume | undefined>,
+  id: string,
+  want: readonly string[],
+  o: Pick<
+    WaitOptions<CinderVolume>,
+    'timeoutMs' | 'goneIsSuccess' | 'onProgress' | 'fault' | 'delays'
+  >,
+): Promise<CinderVolume | undefined> {
+  return waitForStatus({
+    what: `Cinder volume ${id}`,
+    poll: () => get(id),
+    status: (v) => v.status,
+    want,
+    errorStates: CINDER_VOLUME_ERROR_STATES,
+    ...o,
+  })
+}
+
 export class CinderClient {
   readonly api: ServiceApi
   /** Volume metadata: get, set (merge), replace, deleteKey. */
@@ -181,12 +201,7 @@ export class CinderClient {
     want: readonly string[],
     o: { timeoutMs: number; goneIsSuccess?: boolean; onProgress?: (s: string) => void },
   ): Promise<CinderVolume | undefined> {
-    return waitForStatus({
-      what: `Cinder volume ${id}`,
-      poll: () => this.getVolume(id),
-      status: (v) => v.status,
-      want,
-      errorStates: CINDER_VOLUME_ERROR_STATES,
+    return waitForVolumeStatus((x) => this.getVolume(x), id, want, {
       fault: () => this.lastUserMessage(id),
       ...o,
     })

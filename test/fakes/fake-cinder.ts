@@ -9,9 +9,8 @@ import type {
   CreateVolumeRequest,
   ListVolumesFilter,
 } from '../../src/openstack/cinder.ts'
-import { CINDER_VOLUME_ERROR_STATES } from '../../src/openstack/cinder.ts'
+import { waitForVolumeStatus } from '../../src/openstack/cinder.ts'
 import type { MetadataApi } from '../../src/openstack/service-api.ts'
-import { waitForStatus } from '../../src/openstack/wait.ts'
 import type { CinderApi } from '../../src/providers/cinder/cinder-provider.ts'
 import type { FakeHost } from './fake-host.ts'
 
@@ -126,15 +125,7 @@ export class FakeCinder implements CinderApi {
     want: readonly string[],
     o: { timeoutMs: number; goneIsSuccess?: boolean },
   ) {
-    return waitForStatus({
-      what: `Cinder volume ${id}`,
-      poll: () => this.getVolume(id),
-      status: (v) => v.status,
-      want,
-      errorStates: CINDER_VOLUME_ERROR_STATES,
-      delays: [1],
-      ...o,
-    })
+    return waitForVolumeStatus((x) => this.getVolume(x), id, want, { delays: [1], ...o })
   }
 
   async createAttachment(volumeId: string, o: { connector?: Connector; mode?: 'rw' | 'ro' } = {}) {

@@ -1,3 +1,4 @@
+import { VolumeInUseError, VolumeStateError } from '../../errors.ts'
 import type { CinderVolume } from '../../openstack/cinder.ts'
 
 /** Where a Cinder volume is attached, from this host's point of view. */
@@ -37,4 +38,34 @@ export function attachState(v: CinderVolume, host: string): AttachState {
     return { kind: 'ATTACHED_TO_THIS', attachmentIds: mine.map((a) => a.attachment_id), others }
   if (others.length) return { kind: 'ATTACHED_TO_OTHER', hosts: others, multiattach: v.multiattach }
   return { kind: 'NOT_ATTACHED' }
+}
+
+/**
+ * Refuses a volume this host cannot attach now: in an error state, moving, or held by another
+ * host (or instance) without multiattach, unless `takeover` lets this host take it.
+ */
+export function assertAttachable(
+  name: string,
+  v: CinderVolume,
+  state: AttachState,
+  o: { holder: 'host' | 'instance'; takeover?: boolean },
+): void {
+  switch (state.kind) {
+    case 'ERROR':
+      throw new VolumeStateError(
+        `Cinder volume ${v.id} ("${name}") is in status "${state.status}"; it needs an operator (see cinder show ${v.id}, then reset-state or delete it)`,
+      )
+    case 'TRANSITIONAL':
+      throw new VolumeStateError(
+        `Cinder volume ${v.id} ("${name}") is "${state.status}": another operation is in progress; retry in a moment`,
+      )
+    case 'ATTACHED_TO_OTHER':
+      if (state.multiattach || o.takeover) return
+      throw new VolumeInUseError(
+        `volume "${name}" is attached to ${state.hosts.join(', ')}; it can be used on one ${o.holder} at a time (stop its containers there, or create it with -o multiattach=true${o.holder === 'host' ? '; if that host is gone for good, [cinder] takeover = force lets this host take it' : ''})`,
+      )
+    case 'NOT_ATTACHED':
+    case 'ATTACHED_TO_THIS':
+      return
+  }
 }

@@ -11,7 +11,7 @@ import type { Host } from '../../host/host.ts'
 import type { Logger } from '../../log.ts'
 import type { CinderClient, CinderVolume, Connector } from '../../openstack/cinder.ts'
 import { ensureFilesystem, mountOnce, removeMountpoint } from '../../volumes/filesystem.ts'
-import type { BackendVolume, VolumeProvider } from '../../volumes/provider.ts'
+import type { BackendVolume, OpContext, VolumeProvider } from '../../volumes/provider.ts'
 import { attachmentHost, attachmentKey, attachState } from './attach-state.ts'
 import { type AttachmentRecord, attachmentRecords } from './attachment-records.ts'
 import { type AttachFlow, hostAttachments } from './host-attachments.ts'
@@ -149,7 +149,19 @@ export function createCinderProvider(
   const attachments: AttachFlow = deps.flow
     ? deps.flow({ ...deps, records, me, takeover: opts.takeover })
     : hostAttachments({ ...deps, records, me, takeover: opts.takeover, connector: opts.connector })
-  const { attach, detach } = attachments
+  const { detach } = attachments
+
+  /** This host's attachment: the recorded one while Cinder still has it, else the flow's. */
+  async function attach(name: string, v: CinderVolume, ctx: OpContext) {
+    const known = await records.read(name)
+    if (
+      known?.volumeId === v.id &&
+      v.attachments.some((a) => a.attachment_id === known.attachmentId)
+    )
+      return { record: known, created: false }
+    if (known) await records.drop(name) // detached elsewhere, or the volume was replaced
+    return attachments.attach(name, v, ctx)
+  }
 
   /** Undo this host's attachment of `name` (unmounted first), and forget it. */
   async function release(name: string, r: AttachmentRecord, mountpoint: string, log: Logger) {

@@ -1,10 +1,9 @@
 import { connectorFor, type VolumeConnector } from '../../connectors/connector.ts'
-import { VolumeInUseError, VolumeStateError } from '../../errors.ts'
 import type { Host } from '../../host/host.ts'
 import type { Logger } from '../../log.ts'
 import type { CinderVolume, ConnectionInfo, Connector } from '../../openstack/cinder.ts'
 import type { OpContext } from '../../volumes/provider.ts'
-import { attachmentKey, attachState } from './attach-state.ts'
+import { assertAttachable, attachmentKey, attachState } from './attach-state.ts'
 import type { AttachmentRecord, attachmentRecords } from './attachment-records.ts'
 import type { CinderApi } from './cinder-provider.ts'
 
@@ -42,35 +41,17 @@ export function hostAttachments(d: {
     log.info({ attachment: id }, 'attachment deleted')
   }
 
-  /** This host's attachment of the volume: reused when it has one, else created (not completed). */
+  /** This host's attachment of the volume: Cinder's view of an existing one, else a new one (not completed). */
   async function attach(
     name: string,
     v: CinderVolume,
     ctx: OpContext,
   ): Promise<{ record: AttachmentRecord; created: boolean }> {
-    const known = await records.read(name)
-    if (
-      known?.volumeId === v.id &&
-      v.attachments.some((a) => a.attachment_id === known.attachmentId)
-    )
-      return { record: known, created: false }
-    if (known) await records.drop(name) // its attachment is gone (detached elsewhere) or the volume was replaced
     const state = attachState(v, me)
+    assertAttachable(name, v, state, { holder: 'host', takeover: d.takeover === 'force' })
     switch (state.kind) {
-      case 'ERROR':
-        throw new VolumeStateError(
-          `Cinder volume ${v.id} ("${name}") is in status "${state.status}"; it needs an operator (see cinder show ${v.id}, then reset-state or delete it)`,
-        )
-      case 'TRANSITIONAL':
-        throw new VolumeStateError(
-          `Cinder volume ${v.id} ("${name}") is "${state.status}": another operation is in progress; retry in a moment`,
-        )
       case 'ATTACHED_TO_OTHER':
         if (state.multiattach) break
-        if (d.takeover !== 'force')
-          throw new VolumeInUseError(
-            `volume "${name}" is attached to ${state.hosts.join(', ')}; it can be used on one host at a time (stop its containers there, or create it with -o multiattach=true; if that host is gone for good, [cinder] takeover = force lets this host take it)`,
-          )
         ctx.log.warn(
           { volume: v.id, from: state.hosts },
           'takeover = force: deleting the attachments of another host',
@@ -97,7 +78,7 @@ export function hostAttachments(d: {
         }
         break
       }
-      case 'NOT_ATTACHED':
+      default:
         break
     }
     await ctx.step('attaching')

@@ -1,11 +1,11 @@
 import { waitForDevice } from '../../connectors/connector.ts'
-import { VolumeInUseError, VolumeStateError } from '../../errors.ts'
+import { VolumeStateError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
 import type { CinderVolume } from '../../openstack/cinder.ts'
 import type { NovaClient } from '../../openstack/nova.ts'
 import { waitForStatus } from '../../openstack/wait.ts'
 import type { OpContext } from '../../volumes/provider.ts'
-import { attachmentKey, attachState } from './attach-state.ts'
+import { assertAttachable, attachmentKey, attachState } from './attach-state.ts'
 import type { AttachmentRecord } from './attachment-records.ts'
 import type { FlowDeps } from './cinder-provider.ts'
 import type { AttachFlow } from './host-attachments.ts'
@@ -57,30 +57,16 @@ export function novaAttachments(
     v: CinderVolume,
     ctx: OpContext,
   ): Promise<{ record: AttachmentRecord; created: boolean }> {
-    const known = await records.read(name)
-    if (known?.volumeId === v.id && v.attachments.some((a) => a.server_id === me))
-      return { record: known, created: false }
-    if (known) await records.drop(name)
     const state = attachState(v, me)
+    assertAttachable(name, v, state, { holder: 'instance' })
     switch (state.kind) {
-      case 'ERROR':
-      case 'TRANSITIONAL':
-        throw new VolumeStateError(
-          `Cinder volume ${v.id} ("${name}") is "${state.status}"; ${state.kind === 'ERROR' ? 'it needs an operator' : 'retry in a moment'}`,
-        )
-      case 'ATTACHED_TO_OTHER':
-        if (!state.multiattach)
-          throw new VolumeInUseError(
-            `volume "${name}" is attached to ${state.hosts.join(', ')}; it can be used on one instance at a time (stop its containers there, or create it with -o multiattach=true)`,
-          )
-        break
       case 'ATTACHED_TO_THIS': {
         const id = state.attachmentIds[0] as string
         const record = { volumeId: v.id, attachmentId: id, connectionInfo: {}, completed: true }
         await records.write(name, record)
         return { record, created: false }
       }
-      case 'NOT_ATTACHED':
+      default:
         break
     }
     await ctx.step('attaching')
