@@ -13,6 +13,7 @@ import { createServer } from './protocol/server.ts'
 import { prepareSocketPath, restrictSocket } from './protocol/socket.ts'
 import { cinderProviderFromConfig } from './providers/cinder/from-config.ts'
 import { createLocalProvider } from './providers/local/local-provider.ts'
+import { manilaProviderFromConfig } from './providers/manila/from-config.ts'
 import { createJournal } from './volumes/journal.ts'
 import type { VolumeProvider } from './volumes/provider.ts'
 import { type ReconcileAction, reconcile } from './volumes/reconciler.ts'
@@ -72,6 +73,8 @@ export async function createApp(
             )
           case 'cinder':
             return cinderProviderFromConfig(config, exec, host, log.child({ provider: 'cinder' }))
+          case 'manila':
+            return manilaProviderFromConfig(config, exec, host, log.child({ provider: 'manila' }))
           default:
             throw new Error(`provider ${name} is not available in this build`)
         }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { isIP } from 'node:net'
 import convict from 'convict'
 import { ConfigError } from '../errors.ts'
 import { coerce } from './coerce.ts'
@@ -6,7 +7,7 @@ import { parseIni } from './ini.ts'
 import { type FuxiConfig, type OptionSpec, type OptionValue, SCHEMA } from './schema.ts'
 
 /** Providers this build of fuxi can serve; the others are accepted in the file but refused here. */
-export const IMPLEMENTED_PROVIDERS = ['local', 'cinder'] as const
+export const IMPLEMENTED_PROVIDERS = ['local', 'cinder', 'manila'] as const
 
 const specs = SCHEMA as unknown as Record<string, Record<string, OptionSpec>>
 
@@ -111,7 +112,19 @@ function crossChecks(values: Record<string, Record<string, OptionValue>>): strin
     problems.push(
       `[DEFAULT] volume_providers: ${missing.join(', ')} not available in this fuxi version yet; use: ${IMPLEMENTED_PROVIDERS.join(', ')}`,
     )
-  const needs: ('cinder' | 'nova')[] = providers.includes('cinder') ? ['cinder'] : []
+  const needs: ('cinder' | 'nova' | 'manila')[] = providers.includes('cinder') ? ['cinder'] : []
+  if (providers.includes('manila')) {
+    needs.push('manila')
+    problems.push(...manilaChecks(values.manila ?? {}))
+    if (
+      (values.manila?.share_proto ?? 'NFS') === 'NFS' &&
+      !values.DEFAULT?.my_ip &&
+      !values.manila?.access_to
+    )
+      problems.push(
+        "[DEFAULT] my_ip is not set (nor [manila] access_to): NFS shares are opened to this host's address; set my_ip to the address the share servers see",
+      )
+  }
   if (
     providers.includes('cinder') &&
     (values.cinder?.volume_connector ?? SCHEMA.cinder.volume_connector.default) === 'openstack'
@@ -121,12 +134,42 @@ function crossChecks(values: Record<string, Record<string, OptionValue>>): strin
     const from = String(values[svc]?.auth_section || svc)
     if (!values[from]?.auth_url && !values.keystone?.auth_url)
       problems.push(
-        svc === 'cinder'
-          ? '[cinder] auth_url is not set (nor [keystone] auth_url): the cinder provider needs Keystone; set auth_url, username, password, project_name (or application credentials) in [cinder]'
+        svc !== 'nova'
+          ? `[${svc}] auth_url is not set (nor [keystone] auth_url): the ${svc} provider needs Keystone; set auth_url, username, password, project_name (or application credentials) in [${svc}]`
           : '[nova] auth_url is not set (nor [keystone] auth_url): volume_connector = openstack attaches through Nova; set [nova] auth options, or auth_section = cinder',
       )
   }
   return problems
+}
+
+/** What fuxi's Manila provider cannot do, said at start rather than at the first mount. */
+function manilaChecks(m: Record<string, OptionValue>): string[] {
+  const problems: string[] = []
+  if (m.share_proto === 'GLUSTERFS')
+    problems.push('[manila] share_proto = GLUSTERFS is not supported by fuxi; use NFS or CEPHFS')
+  const wanted: Record<string, string> = { NFS: 'ip', CEPHFS: 'cephx' }
+  for (const [proto, type] of Object.entries(
+    (m.proto_access_type_map ?? {}) as Record<string, string>,
+  ))
+    if (wanted[proto.toUpperCase()] && wanted[proto.toUpperCase()] !== type)
+      problems.push(
+        `[manila] proto_access_type_map: ${proto}:${type} is not supported; fuxi gives NFS shares ip access and CEPHFS shares cephx access (remove the entry or use NFS:ip,CEPHFS:cephx)`,
+      )
+  const cidr = String(m.export_cidr ?? '')
+  if (cidr && !isCidr(cidr))
+    problems.push(`[manila] export_cidr = ${cidr} is not a CIDR (e.g. 192.0.2.0/24)`)
+  return problems
+}
+
+function isCidr(s: string): boolean {
+  const [net, bits, more] = s.split('/')
+  const family = isIP(net ?? '')
+  return (
+    !!family &&
+    more === undefined &&
+    /^\d+$/.test(bits ?? '') &&
+    Number(bits) <= (family === 4 ? 32 : 128)
+  )
 }
 
 function withDefaults(

@@ -229,14 +229,54 @@ export const SCHEMA = {
   },
   manila: {
     volume_connector: oneOf('How shares reach this host (only osbrick).', ['osbrick'], 'osbrick'),
-    share_proto: oneOf('Default share protocol.', ['NFS', 'CEPHFS', 'GLUSTERFS'], 'NFS'),
+    share_proto: oneOf(
+      'Default share protocol (NFS or CEPHFS; GLUSTERFS is not supported by fuxi).',
+      ['NFS', 'CEPHFS', 'GLUSTERFS'],
+      'NFS',
+    ),
     proto_access_type_map: {
       kind: { type: 'dict' },
       default: {},
-      doc: 'Access type per protocol, e.g. NFS:ip,CEPHFS:cephx.',
+      doc: 'Access type per protocol; fuxi supports NFS:ip and CEPHFS:cephx (the defaults).',
     },
     availability_zone: str('Default availability zone for new shares.'),
-    access_to_for_cert: str('access_to for cert access (GlusterFS).'),
+    share_type: str('Default share type for new shares (empty: the cloud default).'),
+    share_network: str('Default share network for new shares (needed by DHSS=True back ends).'),
+    access_to: str(
+      "NFS: the address or CIDR this host's `ip` access rules name; empty: [DEFAULT] my_ip.",
+    ),
+    cephx_id: str('CephFS: the cephx client id this host is given access as.', 'fuxi'),
+    cephfs_client: oneOf(
+      'CephFS: kernel (mount.ceph, key in a 0600 secret file) or fuse (ceph-fuse, keyring file).',
+      ['kernel', 'fuse'],
+      'kernel',
+    ),
+    nfs_mount_options: {
+      kind: { type: 'list' as const },
+      default: [] as readonly string[],
+      doc: 'Extra mount.nfs -o options, e.g. vers=4.1,hard.',
+    },
+    cephfs_mount_options: {
+      kind: { type: 'list' as const },
+      default: [] as readonly string[],
+      doc: 'Extra CephFS client -o options.',
+    },
+    export_cidr: str(
+      'Mount only export locations whose address is in this CIDR (e.g. the storage network); empty: any.',
+    ),
+    keep_access: bool(
+      "Keep this host's access rule after the last container stops (faster next mount; the share stays open to this host).",
+      false,
+    ),
+    remove_shared: bool(
+      '`docker volume rm` deletes a share even while other hosts hold access rules to it.',
+      false,
+    ),
+    access_to_for_cert: str(
+      'access_to for cert access (GlusterFS; accepted for compatibility, not used by fuxi).',
+      '',
+      true,
+    ),
     ...keystoneAuthOptions('manila'),
   },
   local: {

@@ -48,6 +48,7 @@ export interface CreateShareRequest {
   metadata?: Record<string, string>
   description?: string
   snapshot_id?: string
+  share_network_id?: string
 }
 
 export const MANILA_SHARE_ERROR_STATES = [
@@ -186,6 +187,26 @@ export class ManilaClient {
       needs: { version: ACCESS_RULES, what: 'listing access rules' },
     })
     return (res.json as { access_list?: AccessRule[] }).access_list ?? []
+  }
+
+  /** Adds or changes keys of an access rule's metadata (the others stay). */
+  async setAccessMetadata(accessId: string, md: Record<string, string>): Promise<void> {
+    await this.api.call({
+      method: 'PUT',
+      path: `/share-access-rules/${enc(accessId)}/metadata`,
+      json: { metadata: md },
+      needs: { version: ACCESS_RULES, what: 'access rule metadata' },
+    })
+  }
+
+  /** Removes one key of an access rule's metadata; a missing key or rule is not an error. */
+  async deleteAccessMetadata(accessId: string, key: string): Promise<void> {
+    await this.api.call({
+      method: 'DELETE',
+      path: `/share-access-rules/${enc(accessId)}/metadata/${enc(key)}`,
+      okStatuses: [404],
+      needs: { version: ACCESS_RULES, what: 'access rule metadata' },
+    })
   }
 
   /** Waits until a rule is `active` (or gone, with `goneIsSuccess`); `error` ends the wait. */

@@ -13,6 +13,8 @@ export interface ProviderUnderTest {
 }
 
 export interface ContractOptions {
+  /** False for providers of filesystems (shares) that fuxi never formats. */
+  formats?: boolean
   /** Extra cases for this implementation (run in the same describe). */
   additionalTests?: (make: (t: TestContext) => Promise<ProviderUnderTest>) => void
 }
@@ -70,18 +72,27 @@ export function providerContract(
       })
     })
 
-    it('records the formatting step before formatting, and formats only once', async (t) => {
-      const { provider, mountRoot, createOptions } = await make(t)
-      await provider.create('f1', provider.parseOptions(createOptions))
-      const first = testContext()
-      await provider.mount('f1', `${mountRoot}/f1`, first)
-      await provider.unmount('f1', `${mountRoot}/f1`, first)
-      const second = testContext()
-      await provider.mount('f1', `${mountRoot}/f1`, second)
-      await provider.unmount('f1', `${mountRoot}/f1`, second)
-      assert.ok(first.steps.includes('formatting'), `steps: ${first.steps}`)
-      assert.ok(!second.steps.includes('formatting'), `steps: ${second.steps}`)
-    })
+    it(
+      opts.formats === false
+        ? 'never formats'
+        : 'records the formatting step before formatting, and formats only once',
+      async (t) => {
+        const { provider, mountRoot, createOptions } = await make(t)
+        await provider.create('f1', provider.parseOptions(createOptions))
+        const first = testContext()
+        await provider.mount('f1', `${mountRoot}/f1`, first)
+        await provider.unmount('f1', `${mountRoot}/f1`, first)
+        const second = testContext()
+        await provider.mount('f1', `${mountRoot}/f1`, second)
+        await provider.unmount('f1', `${mountRoot}/f1`, second)
+        assert.equal(
+          first.steps.includes('formatting'),
+          opts.formats !== false,
+          `steps: ${first.steps}`,
+        )
+        assert.ok(!second.steps.includes('formatting'), `steps: ${second.steps}`)
+      },
+    )
 
     it('removes idempotently', async (t) => {
       const { provider, createOptions } = await make(t)

@@ -11,6 +11,8 @@ export class Daemon {
   readonly configFile: string
   readonly socket: string
   proc: ChildProcess | undefined
+  /** Environment every start gets (e.g. PATH with test stand-ins first). */
+  env: Record<string, string> = {}
   #log = ''
   constructor(dir: string, configFile: string, socket: string) {
     this.dir = dir
@@ -39,7 +41,7 @@ export class Daemon {
         : ['--import', 'tsx', join(ROOT, 'src/main.ts')]
     const proc = spawn(process.execPath, [...args, '--config-file', this.configFile], {
       cwd: ROOT,
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...this.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     this.proc = proc

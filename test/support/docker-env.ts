@@ -30,8 +30,13 @@ export interface DockerEnv {
   close(): Promise<void>
 }
 
-/** `extra`: fuxi.conf lines after the [DEFAULT] keys the env sets (more keys, then sections). */
-export async function startDockerEnv(opts: { extra?: string } = {}): Promise<DockerEnv> {
+/**
+ * `extra`: fuxi.conf lines after the [DEFAULT] keys the env sets (more keys, then sections);
+ * `env`: the fuxi daemon's extra environment (e.g. PATH with test stand-ins first).
+ */
+export async function startDockerEnv(
+  opts: { extra?: string; env?: Record<string, string> } = {},
+): Promise<DockerEnv> {
   await mkdir('/var/lib/fuxi-test', { recursive: true })
   const dir = await mkdtemp('/var/lib/fuxi-test/fuxi-')
   const driver = `fxt${randomBytes(3).toString('hex')}`
@@ -40,6 +45,7 @@ export async function startDockerEnv(opts: { extra?: string } = {}): Promise<Doc
     socket: `/run/docker/plugins/${driver}.sock`,
     extra: `docker_socket = ${dockerd.socket}\n${opts.extra ?? ''}`,
   })
+  fuxi.env = opts.env ?? {}
   await fuxi.start()
   await dockerd.ensureImage()
   return {
@@ -81,11 +87,11 @@ export async function startDockerEnv(opts: { extra?: string } = {}): Promise<Doc
 export function useDockerEnv(
   before: (fn: () => Promise<void>) => void,
   after: (fn: () => Promise<void>) => void,
-  opts: { extra?: () => string } = {},
+  opts: { extra?: () => string; env?: Record<string, string> } = {},
 ): () => DockerEnv {
   let env: DockerEnv | undefined
   before(async () => {
-    env = await startDockerEnv({ extra: opts.extra?.() })
+    env = await startDockerEnv({ extra: opts.extra?.(), env: opts.env })
   })
   after(async () => {
     await env?.close()

@@ -126,7 +126,7 @@ access_to_for_cert = client
     assert.match(problems('volume_providers = local,nfs').join(), /unknown value\(s\) "nfs"/)
   })
 
-  it('says plainly what is not available yet, and what cinder and its Nova connector need', () => {
+  it('says plainly what cinder, its Nova connector and manila need', () => {
     assert.deepEqual(
       parseConfig(
         'volume_providers = cinder\n[cinder]\nauth_url = http://k/v3\nvolume_connector = openstack\n[nova]\nauth_section = cinder\n',
@@ -134,9 +134,33 @@ access_to_for_cert = client
       ).cinder.volume_connector,
       'openstack',
     )
-    assert.match(
-      problems('volume_providers = manila').join(),
-      /manila not available in this fuxi version yet; use: local, cinder/,
+    const manila = '[manila]\nauth_url = http://k/v3\n'
+    assert.deepEqual(problems('volume_providers = manila'), [
+      "[DEFAULT] my_ip is not set (nor [manila] access_to): NFS shares are opened to this host's address; set my_ip to the address the share servers see",
+      '[manila] auth_url is not set (nor [keystone] auth_url): the manila provider needs Keystone; set auth_url, username, password, project_name (or application credentials) in [manila]',
+    ])
+    const c = parseConfig(
+      `volume_providers = manila\nmy_ip = 192.0.2.10\n${manila}proto_access_type_map = NFS:ip,GLUSTERFS:cert\nexport_cidr = 192.0.2.0/24\n`,
+      'f',
+    )
+    assert.equal(c.manila.export_cidr, '192.0.2.0/24')
+    assert.equal(c.manila.cephx_id, 'fuxi')
+    assert.equal(c.manila.keep_access, false)
+    assert.equal(c.manila.remove_shared, false)
+    assert.deepEqual(
+      problems(
+        `volume_providers = manila\n${manila}share_proto = GLUSTERFS\nproto_access_type_map = NFS:cert\nexport_cidr = 192.0.2.0/33\n`,
+      ),
+      [
+        '[manila] share_proto = GLUSTERFS is not supported by fuxi; use NFS or CEPHFS',
+        '[manila] proto_access_type_map: NFS:cert is not supported; fuxi gives NFS shares ip access and CEPHFS shares cephx access (remove the entry or use NFS:ip,CEPHFS:cephx)',
+        '[manila] export_cidr = 192.0.2.0/33 is not a CIDR (e.g. 192.0.2.0/24)',
+      ],
+    )
+    assert.deepEqual(
+      parseConfig(`volume_providers = manila\n${manila}access_to = 10.0.0.0/24\n`, 'f').manila
+        .access_to,
+      '10.0.0.0/24',
     )
     assert.match(
       problems('volume_providers = cinder').join(),

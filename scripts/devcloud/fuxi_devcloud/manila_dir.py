@@ -1,10 +1,15 @@
 """Manila share driver for fuxi's dev cloud (test infrastructure, not for production).
 
-DHSS=False, NFS only. Each share is a directory <root>/share-<share id>; its export locations are
-127.0.0.1:<dir> (preferred), localhost:<dir> and, for admins only, the bare path. Nothing speaks NFS
-on this machine: a consumer bind-mounts the path after the ':' (fuxi's tests use a mount.nfs
-stand-in that does exactly that). Access rules are only recorded: Manila moves them to 'active'.
+DHSS=False, NFS and CEPHFS. Each share is a directory <root>/share-<share id>. An NFS share's export
+locations are 127.0.0.1:<dir> (preferred), localhost:<dir> and, for admins only, the bare path; a
+CEPHFS share's is 127.0.0.1:6789:<dir> (monitors, then the path, as Manila's CephFS driver gives it).
+Nothing speaks NFS or Ceph on this machine: a consumer bind-mounts the path (fuxi's tests use
+mount.nfs and mount.ceph stand-ins that do exactly that). The share's access rules are written to
+<dir>.access, one "<type> <level> <to> [<key>]" line per rule, for the stand-ins to enforce; a cephx
+rule gets an access key derived from the share and the client id, as Manila's CephFS driver returns.
 """
+import base64
+import hashlib
 import os
 import shutil
 
@@ -34,7 +39,10 @@ class DirShareDriver(driver.ShareDriver):
     def _path(self, share):
         return os.path.join(self._root(), 'share-%s' % (share.get('share_id') or share['id']))
 
-    def _exports(self, path):
+    def _exports(self, path, proto='NFS'):
+        if proto.upper() == 'CEPHFS':
+            return [{'path': '127.0.0.1:6789:%s' % path, 'is_admin_only': False,
+                     'metadata': {'preferred': True}}]
         return [
             {'path': '127.0.0.1:%s' % path, 'is_admin_only': False, 'metadata': {'preferred': True}},
             {'path': 'localhost:%s' % path, 'is_admin_only': False, 'metadata': {'preferred': False}},
@@ -49,22 +57,48 @@ class DirShareDriver(driver.ShareDriver):
             raise RuntimeError('%s is not writable' % self._root())
 
     def create_share(self, context, share, share_server=None):
-        if share['share_proto'].upper() != 'NFS':
-            raise ValueError('the dev cloud directory driver serves NFS only')
+        if share['share_proto'].upper() not in ('NFS', 'CEPHFS'):
+            raise ValueError('the dev cloud directory driver serves NFS and CEPHFS only')
         path = self._path(share)
         os.makedirs(path, exist_ok=True)
         os.chmod(path, 0o777)
-        return self._exports(path)
+        self._write_access(path, [])
+        return self._exports(path, share['share_proto'])
 
     def delete_share(self, context, share, share_server=None):
-        shutil.rmtree(self._path(share), ignore_errors=True)
+        path = self._path(share)
+        shutil.rmtree(path, ignore_errors=True)
+        if os.path.exists(path + '.access'):
+            os.remove(path + '.access')
 
     def ensure_share(self, context, share, share_server=None):
-        return self._exports(self._path(share))
+        return self._exports(self._path(share), share['share_proto'])
+
+    @staticmethod
+    def _key(share_id, client):
+        digest = hashlib.sha256(('%s/%s' % (share_id, client)).encode()).digest()
+        return base64.b64encode(digest[:16]).decode()
+
+    def _write_access(self, path, lines):
+        tmp = path + '.access.tmp'
+        with open(tmp, 'w') as f:
+            f.write(''.join(line + '\n' for line in lines))
+        os.rename(tmp, path + '.access')
 
     def update_access(self, context, share, access_rules, add_rules, delete_rules,
                       share_server=None):
-        LOG.info('share %s: %d access rules', share['id'], len(access_rules))
+        share_id = share.get('share_id') or share['id']
+        lines, updates = [], {}
+        for r in access_rules:
+            line = '%s %s %s' % (r['access_type'], r['access_level'], r['access_to'])
+            if r['access_type'] == 'cephx':
+                key = self._key(share_id, r['access_to'])
+                line += ' ' + key
+                updates[r['access_id']] = {'access_key': key}
+            lines.append(line)
+        self._write_access(self._path(share), lines)
+        LOG.info('share %s: %d access rules', share_id, len(access_rules))
+        return updates
 
     def extend_share(self, share, new_size, share_server=None):
         pass
@@ -81,7 +115,7 @@ class DirShareDriver(driver.ShareDriver):
             'share_backend_name': self.configuration.safe_get('share_backend_name') or 'dir',
             'vendor_name': 'fuxi',
             'driver_version': '1.0',
-            'storage_protocol': 'NFS',
+            'storage_protocol': 'NFS_CEPHFS',
             'total_capacity_gb': st.f_blocks * st.f_frsize // GIB,
             'free_capacity_gb': st.f_bavail * st.f_frsize // GIB,
             'snapshot_support': False,

@@ -12,6 +12,7 @@ import type { Logger } from '../../log.ts'
 import type { CinderClient, CinderVolume, Connector } from '../../openstack/cinder.ts'
 import { ensureFilesystem, mountOnce, removeMountpoint } from '../../volumes/filesystem.ts'
 import type { BackendVolume, OpContext, VolumeProvider } from '../../volumes/provider.ts'
+import { cloudNames, DOCKER_NAME_KEY, OWNER_KEY } from '../cloud-names.ts'
 import { attachmentHost, attachmentKey, attachState } from './attach-state.ts'
 import { type AttachmentRecord, attachmentRecords } from './attachment-records.ts'
 import { type AttachFlow, hostAttachments } from './host-attachments.ts'
@@ -30,11 +31,10 @@ export const CREATE_WAIT_MS = 60_000
 export const REMOVE_WAIT_MS = 25_000
 /** Metadata keys fuxi keeps on a volume (the first two are the original fuxi's). */
 export const META = {
-  owner: 'volume_from',
+  owner: OWNER_KEY,
   fstype: 'fstype',
   formatted: 'fuxi_formatted',
-  /** The Docker name of a volume adopted with -o volume_id whose Cinder name differs. */
-  dockerName: 'fuxi_name',
+  dockerName: DOCKER_NAME_KEY,
 } as const
 
 /** The Cinder calls the provider makes: the real client, or a fake in unit tests. */
@@ -105,8 +105,13 @@ export function createCinderProvider(
   const records = attachmentRecords(opts.stateDir)
   const seen = new Map<string, { v: CinderVolume; at: number }>()
 
-  /** The Docker name of a fuxi volume: its Cinder name, unless it was adopted under another. */
-  const dockerName = (v: CinderVolume) => v.metadata[META.dockerName] || v.name || ''
+  const names = cloudNames<CinderVolume>({
+    kind: 'Cinder volumes',
+    volumeFrom: opts.volumeFrom,
+    allTenants: opts.allTenants,
+    list: (f) => api.listVolumes(f),
+  })
+  const { dockerName } = names
   const remember = (v: CinderVolume) => {
     const name = dockerName(v)
     if (name) seen.set(name, { v, at: Date.now() })
@@ -123,20 +128,10 @@ export function createCinderProvider(
       ...(v.availability_zone ? { availability_zone: v.availability_zone } : {}),
     },
   })
-  const owned = () => ({ [META.owner]: opts.volumeFrom })
+  const owned = () => names.owned
 
-  /** The fuxi volume of that name, if any; two of them is an error an operator must resolve. */
   async function find(name: string): Promise<CinderVolume | undefined> {
-    const scope = { allTenants: opts.allTenants }
-    let found = await api.listVolumes({ name, metadata: owned(), ...scope })
-    found = found.filter((v) => dockerName(v) === name) // adopted under another name: not this one
-    if (!found.length)
-      found = await api.listVolumes({ metadata: { ...owned(), [META.dockerName]: name }, ...scope })
-    if (found.length > 1)
-      throw new VolumeStateError(
-        `${found.length} Cinder volumes are named "${name}" with ${META.owner}=${opts.volumeFrom} (${found.map((v) => v.id).join(', ')}); rename or delete all but one`,
-      )
-    const v = found[0]
+    const v = await names.find(name)
     if (!v) seen.delete(name)
     return v && remember(v)
   }
@@ -298,22 +293,13 @@ export function createCinderProvider(
     },
 
     async list() {
-      const all = await api.listVolumes({ metadata: owned(), allTenants: opts.allTenants })
-      const byName = new Map<string, CinderVolume>()
-      for (const v of all) {
-        const name = dockerName(v)
-        if (!name) continue
-        const first = byName.get(name)
-        if (first) {
-          deps.log.warn(
-            { name, volumes: [first.id, v.id] },
-            'two Cinder volumes share a fuxi name; Docker sees the first; rename or delete one',
-          )
-          continue
-        }
-        byName.set(name, remember(v))
-      }
-      return [...byName.values()].map(toBackend)
+      const all = await names.listAll((dups) =>
+        deps.log.warn(
+          dups,
+          'two Cinder volumes share a fuxi name; Docker sees the first; rename or delete one',
+        ),
+      )
+      return all.map((v) => toBackend(remember(v)))
     },
 
     async mount(name, mountpoint, ctx) {

@@ -1,5 +1,12 @@
 import { FSTYPES } from '../../config/schema.ts'
 import { InvalidRequestError } from '../../errors.ts'
+import {
+  invalidOption as invalid,
+  parseChoice,
+  parseSize,
+  rejectUnknownOptions,
+  UUID,
+} from '../option-checks.ts'
 
 export interface CinderOptionDefaults {
   readonly size: number
@@ -24,13 +31,6 @@ export const CINDER_OPTIONS = [
 ] as const
 
 const MAX_SIZE_GIB = 16384
-const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i
-
-const invalid = (key: string, value: string | undefined, fix: string) =>
-  new InvalidRequestError(
-    `invalid value for option "${key}": ${JSON.stringify(value)}; ${fix}`,
-    'INVALID_OPTION',
-  )
 
 /**
  * `-o` options of a Cinder volume, checked and with defaults from [DEFAULT]/[cinder]. The result
@@ -40,27 +40,10 @@ export function parseCinderOptions(
   opts: Readonly<Record<string, string>>,
   d: CinderOptionDefaults,
 ): Record<string, string> {
-  const unknown = Object.keys(opts).filter(
-    (k) => !(CINDER_OPTIONS as readonly string[]).includes(k),
-  )
-  if (unknown.length)
-    throw new InvalidRequestError(
-      `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} for provider cinder; valid options: ${CINDER_OPTIONS.join(', ')}`,
-      'INVALID_OPTION',
-    )
+  rejectUnknownOptions(opts, CINDER_OPTIONS, 'cinder')
   const out: Record<string, string> = {}
-  const size = opts.size?.trim() ?? String(d.size)
-  if (!/^\d+$/.test(size) || Number(size) < 1 || Number(size) > MAX_SIZE_GIB)
-    throw invalid(
-      'size',
-      opts.size,
-      `use a whole number of GiB from 1 to ${MAX_SIZE_GIB} (e.g. -o size=10)`,
-    )
-  out.size = String(Number(size))
-  const fstype = opts.fstype?.trim() ?? d.fstype
-  if (!(FSTYPES as readonly string[]).includes(fstype))
-    throw invalid('fstype', opts.fstype, `use one of: ${FSTYPES.join(', ')}`)
-  out.fstype = fstype
+  out.size = parseSize(opts.size, d.size, MAX_SIZE_GIB)
+  out.fstype = parseChoice('fstype', opts.fstype, d.fstype, FSTYPES)
   const multiattach = opts.multiattach?.trim() ?? String(d.multiattach)
   if (multiattach !== 'true' && multiattach !== 'false')
     throw invalid('multiattach', opts.multiattach, 'use true or false')

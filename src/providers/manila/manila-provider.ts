@@ -1,0 +1,428 @@
+import {
+  InvalidRequestError,
+  OpenStackHttpError,
+  VolumeExistsError,
+  VolumeInUseError,
+  VolumeNotFoundError,
+  VolumeStateError,
+} from '../../errors.ts'
+import type { Host } from '../../host/host.ts'
+import type { Logger } from '../../log.ts'
+import type {
+  AccessRule,
+  ExportLocation,
+  ManilaClient,
+  ManilaShare,
+} from '../../openstack/manila.ts'
+import { removeMountpoint } from '../../volumes/filesystem.ts'
+import type { BackendVolume, OpContext, VolumeProvider } from '../../volumes/provider.ts'
+import { cloudNames, DOCKER_NAME_KEY, OWNER_KEY } from '../cloud-names.ts'
+import {
+  type AccessSpec,
+  accessFor,
+  CREATED_KEY,
+  chooseExport,
+  findAccess,
+  foreignRules,
+  hostKey,
+  releaseOf,
+} from './access.ts'
+import { type ManilaOptionDefaults, parseManilaOptions, type ShareProto } from './options.ts'
+import type { ShareMount, shareMounter } from './share-mounts.ts'
+
+export const PROVIDER_NAME = 'manila'
+/** Create waits this long for `available` (dockerd gives Create 120 s). */
+export const CREATE_WAIT_MS = 60_000
+/** Remove waits this long for the share to be gone (dockerd gives Remove 60 s). */
+export const REMOVE_WAIT_MS = 25_000
+/** Mount waits this long for an access rule to become active. */
+export const ACCESS_WAIT_MS = 30_000
+/** Unmount waits this long for a denied rule to go; a slower deny finishes in Manila. */
+export const DENY_WAIT_MS = 20_000
+/** A share looked at this recently (e.g. by the Get dockerd sends before Mount) is not read again. */
+const FRESH_MS = 30_000
+
+export const META = { owner: OWNER_KEY, dockerName: DOCKER_NAME_KEY } as const
+
+/** The Manila calls the provider makes: the real client, or a fake in unit tests. */
+export type ManilaApi = Pick<
+  ManilaClient,
+  | 'createShare'
+  | 'getShare'
+  | 'listShares'
+  | 'deleteShare'
+  | 'waitForShare'
+  | 'exportLocations'
+  | 'allowAccess'
+  | 'denyAccess'
+  | 'listAccessRules'
+  | 'waitForAccessRule'
+  | 'setAccessMetadata'
+  | 'deleteAccessMetadata'
+  | 'metadata'
+>
+
+export interface ManilaProviderOptions {
+  readonly volumeFrom: string
+  readonly defaults: ManilaOptionDefaults
+  /** This host in access-rule metadata. */
+  readonly me: string
+  /** NFS: the `ip` rule's access_to (this host's address or network). */
+  readonly accessTo: string
+  /** CephFS: the cephx client id. */
+  readonly cephxId: string
+  /** Only export locations inside this CIDR are mounted (empty: any). */
+  readonly exportCidr: string
+  /** Keep this host's rule after the last Unmount. */
+  readonly keepAccess: boolean
+  /** Remove a share even while other hosts hold access rules to it. */
+  readonly removeShared: boolean
+}
+
+/** What Get, Mount and Remove learn about a share, kept for Status and the next call. */
+interface Seen {
+  share: ManilaShare
+  rules?: AccessRule[]
+  exports?: ExportLocation[]
+  at: number
+}
+
+/**
+ * Docker volumes as Manila shares, named like the Docker volume and marked with `volume_from`.
+ * Create makes the share only. The first Mount gives this host access (reusing a rule that
+ * already does), waits for it to be active and mounts the export location; the last Unmount
+ * unmounts and denies the rule if fuxi made it and no other host uses it. Which hosts use a rule
+ * is kept in the rule's own metadata, so no local state is needed and a restart loses nothing.
+ */
+export function createManilaProvider(
+  opts: ManilaProviderOptions,
+  deps: {
+    api: ManilaApi
+    host: Host
+    mounter: ReturnType<typeof shareMounter>
+    log: Logger
+  },
+): VolumeProvider {
+  const { api, host, mounter } = deps
+  const me = opts.me
+  const seen = new Map<string, Seen>()
+  const names = cloudNames<ManilaShare>({
+    kind: 'Manila shares',
+    volumeFrom: opts.volumeFrom,
+    list: (f) => api.listShares(f),
+  })
+  const remember = (share: ManilaShare, more: Partial<Seen> = {}) => {
+    const name = names.dockerName(share)
+    if (name) seen.set(name, { ...seen.get(name), share, ...more, at: Date.now() })
+    return share
+  }
+  const fresh = (name: string) => {
+    const s = seen.get(name)
+    return s && Date.now() - s.at < FRESH_MS ? s : undefined
+  }
+  const toBackend = (s: ManilaShare): BackendVolume => ({
+    name: names.dockerName(s) || s.id,
+    createdAt: new Date(`${(s.created_at ?? '').replace(/Z$/, '')}Z`).toISOString(),
+    options: {
+      share_proto: s.share_proto,
+      size: String(s.size),
+      ...(s.share_type_name ? { share_type: s.share_type_name } : {}),
+      ...(s.availability_zone ? { availability_zone: s.availability_zone } : {}),
+    },
+  })
+  const want = (s: ManilaShare): AccessSpec =>
+    accessFor(s.share_proto.toUpperCase() as ShareProto, opts)
+
+  async function find(name: string): Promise<ManilaShare | undefined> {
+    const s = await names.find(name)
+    if (!s) seen.delete(name)
+    return s && remember(s)
+  }
+  async function mustFind(name: string): Promise<ManilaShare> {
+    const s = await find(name)
+    if (!s) throw new VolumeNotFoundError(name)
+    return s
+  }
+
+  /**
+   * Share, rules and export locations, from a fresh look unless a Get just made one. What a Get
+   * saw is used once: a failed mount looks again next time.
+   */
+  async function look(name: string) {
+    const known = fresh(name)
+    if (known?.rules && known.exports) {
+      seen.set(name, { share: known.share, at: known.at })
+      return { share: known.share, rules: known.rules, exports: known.exports }
+    }
+    const share = known?.share ?? (await mustFind(name))
+    const [rules, exports] = await Promise.all([
+      api.listAccessRules(share.id),
+      api.exportLocations(share.id),
+    ])
+    return { share, rules, exports }
+  }
+
+  /** This host's active rule on a share: found or made, with this host recorded on it. */
+  async function grant(share: ManilaShare, rules: readonly AccessRule[], log: Logger) {
+    const spec = want(share)
+    if (!spec.to)
+      throw new VolumeStateError(
+        spec.type === 'ip'
+          ? 'this host has no address for Manila access rules: set [DEFAULT] my_ip (or [manila] access_to)'
+          : 'no cephx id for CephFS access: set [manila] cephx_id',
+      )
+    let rule = findAccess(rules, spec, me)
+    let created = false
+    if (!rule) {
+      log.info({ share: share.id, access: `${spec.type}:${spec.to}` }, 'granting this host access')
+      try {
+        rule = await api.allowAccess(share.id, {
+          access_type: spec.type,
+          access_to: spec.to,
+          metadata: { [CREATED_KEY]: 'true', [hostKey(me)]: 'true' },
+        })
+        created = true
+      } catch (e) {
+        // Someone granted it since we looked (Manila refuses a duplicate): use theirs.
+        if (!(e instanceof OpenStackHttpError && e.status === 400)) throw e
+        rule = findAccess(await api.listAccessRules(share.id), spec, me)
+        if (!rule) throw e
+      }
+    }
+    if (rule.access_level !== 'rw')
+      throw new VolumeStateError(
+        `Manila share ${share.id} gives ${spec.type}:${rule.access_to} ${rule.access_level} access only; fuxi mounts read-write: change or delete that rule`,
+      )
+    if (!created && rule.metadata?.[hostKey(me)] === undefined)
+      await api.setAccessMetadata(rule.id, { [hostKey(me)]: 'true' })
+    if (rule.state !== 'active')
+      rule =
+        (await api.waitForAccessRule(share.id, rule.id, ['active'], {
+          timeoutMs: ACCESS_WAIT_MS,
+        })) ?? rule
+    return { rule, created }
+  }
+
+  /** Leaves this host's rule: denied if fuxi made it and nobody else uses it, else unrecorded. */
+  async function ungrant(share: ManilaShare, rules: readonly AccessRule[], log: Logger) {
+    const rule = rules.find((r) => r.metadata?.[hostKey(me)] !== undefined)
+    if (!rule) return
+    const release = releaseOf(rule, me, opts.keepAccess)
+    if (release.kind === 'LEAVE') {
+      log.info({ share: share.id, rule: rule.id, why: release.why }, 'keeping the access rule')
+      if (release.why !== 'keep_access') await api.deleteAccessMetadata(rule.id, hostKey(me))
+      return
+    }
+    log.info({ share: share.id, rule: rule.id }, 'denying this host access')
+    await api.denyAccess(share.id, rule.id)
+    await api
+      .waitForAccessRule(share.id, rule.id, [], { timeoutMs: DENY_WAIT_MS, goneIsSuccess: true })
+      .catch((err: unknown) =>
+        log.warn(
+          { err, rule: rule.id },
+          'the access rule is still being denied; Manila finishes it',
+        ),
+      )
+  }
+
+  function mountSpec(share: ManilaShare, exports: readonly ExportLocation[], rule: AccessRule) {
+    const location = chooseExport(exports, opts.exportCidr)
+    if (!location)
+      throw new VolumeStateError(
+        `Manila share ${share.id} has no export location this host may use${opts.exportCidr ? ` inside [manila] export_cidr = ${opts.exportCidr}` : ''} (${exports.length} in all)`,
+      )
+    if (share.share_proto.toUpperCase() !== 'CEPHFS')
+      return { proto: 'NFS', export: location.path } satisfies ShareMount
+    if (!rule.access_key)
+      throw new VolumeStateError(
+        `Manila gave no access key for cephx rule ${rule.id} of share ${share.id}; check the share's access rules`,
+      )
+    return {
+      proto: 'CEPHFS',
+      export: location.path,
+      cephxId: rule.access_to,
+      key: rule.access_key,
+    } satisfies ShareMount
+  }
+
+  async function adopt(name: string, options: Readonly<Record<string, string>>) {
+    const id = options.volume_id as string
+    const s = await api.getShare(id)
+    if (!s)
+      throw new InvalidRequestError(
+        `no Manila share with id ${id} (option volume_id)`,
+        'INVALID_OPTION',
+      )
+    const owner = s.metadata[META.owner]
+    if (owner && owner !== opts.volumeFrom)
+      throw new VolumeExistsError(
+        `Manila share ${id} already belongs to volume_from=${owner}; fuxi does not take it over`,
+      )
+    const other = s.metadata[META.dockerName] || (owner ? s.name : '')
+    if (other && other !== name)
+      throw new VolumeExistsError(`Manila share ${id} is already the Docker volume "${other}"`)
+    if (s.status !== 'available')
+      throw new VolumeStateError(
+        `Manila share ${id} is "${s.status}"; adopt it once it is available`,
+      )
+    const md: Record<string, string> = { [META.owner]: opts.volumeFrom }
+    if (s.name !== name) md[META.dockerName] = name
+    const metadata = await api.metadata.set(id, md)
+    deps.log.info({ share: id, name }, 'adopted an existing Manila share')
+    return toBackend(remember({ ...s, metadata }))
+  }
+
+  return {
+    name: PROVIDER_NAME,
+    scope: 'global',
+    parseOptions: (o) => parseManilaOptions(o, opts.defaults),
+
+    async create(name, options) {
+      const existing = await find(name)
+      if (existing) return toBackend(existing)
+      if (options.volume_id) return adopt(name, options)
+      const created = await api.createShare({
+        name,
+        share_proto: options.share_proto as string,
+        size: Number(options.size),
+        share_type: options.share_type,
+        share_network_id: options.share_network,
+        availability_zone: options.availability_zone,
+        snapshot_id: options.snapshot_id,
+        description: options.description,
+        metadata: { [META.owner]: opts.volumeFrom },
+      })
+      deps.log.info({ share: created.id, name }, 'Manila share created; waiting for available')
+      let s: ManilaShare | undefined
+      try {
+        s = await api.waitForShare(created.id, ['available'], { timeoutMs: CREATE_WAIT_MS })
+      } catch (e) {
+        await api.deleteShare(created.id).catch(() => {}) // an error share can go; a slow one stays for Remove
+        throw e
+      }
+      if (!s) throw new VolumeStateError(`Manila share ${created.id} vanished while being created`)
+      return toBackend(remember(s, { rules: [] }))
+    },
+
+    async remove(name) {
+      const known = fresh(name)
+      const share = known?.share ?? (await find(name))
+      if (!share) return
+      const log = deps.log.child({ share: share.id, name })
+      const rules = await api.listAccessRules(share.id)
+      const foreign = foreignRules(rules, want(share), me)
+      if (foreign.length && !opts.removeShared)
+        throw new VolumeInUseError(
+          `Manila share ${share.id} ("${name}") still gives access to ${foreign.map((r) => `${r.access_type}:${r.access_to}`).join(', ')}; unmount it on those hosts (or deny those rules) first, or set [manila] remove_shared = true`,
+        )
+      if (!(await api.deleteShare(share.id))) return
+      await api.waitForShare(share.id, [], { timeoutMs: REMOVE_WAIT_MS, goneIsSuccess: true })
+      seen.delete(name)
+      log.info({ rules: rules.length }, 'Manila share deleted')
+    },
+
+    async get(name) {
+      const share = await find(name)
+      if (!share) return undefined
+      // For Status, and for the Mount dockerd sends next: who has access, and where it is exported.
+      const [rules, exports] = await Promise.all([
+        api.listAccessRules(share.id),
+        api.exportLocations(share.id),
+      ])
+      remember(share, { rules, exports })
+      return toBackend(share)
+    },
+
+    async list() {
+      const all = await names.listAll((dups) =>
+        deps.log.warn(
+          dups,
+          'two Manila shares share a fuxi name; Docker sees the first; rename or delete one',
+        ),
+      )
+      return all.map((s) => toBackend(remember(s)))
+    },
+
+    async mount(name, mountpoint, ctx) {
+      let { share, rules, exports } = await look(name)
+      if (share.status !== 'available')
+        throw new VolumeStateError(
+          `Manila share ${share.id} ("${name}") is "${share.status}"; retry when it is available`,
+        )
+      await ctx.step('attaching')
+      const { rule, created } = await grant(share, rules, ctx.log).catch(async (e: unknown) => {
+        // What we knew was stale (the share changed since): look again once.
+        if (!(e instanceof OpenStackHttpError && e.status === 404)) throw e
+        seen.delete(name)
+        ;({ share, rules, exports } = await look(name))
+        return grant(share, rules, ctx.log)
+      })
+      try {
+        await ctx.step('mounting')
+        if (!(await host.mountAt(mountpoint)))
+          await mounter.mount(name, mountSpec(share, exports, rule), mountpoint)
+      } catch (e) {
+        if (created)
+          await ungrant(share, [rule], ctx.log).catch((err: unknown) =>
+            ctx.log.error(
+              { err, rule: rule.id },
+              'rollback of the access rule failed; the next Unmount finishes it',
+            ),
+          )
+        throw e
+      }
+      remember(share, { rules: [...rules.filter((r) => r.id !== rule.id), rule], exports })
+      return mountSpec(share, exports, rule).export
+    },
+
+    async unmount(name, mountpoint, ctx) {
+      if (await host.mountAt(mountpoint)) await host.unmount(mountpoint)
+      await mounter.forget(name)
+      const share = fresh(name)?.share ?? (await find(name))
+      if (share) {
+        const rules = await api.listAccessRules(share.id)
+        await ungrant(share, rules, ctx.log)
+        seen.delete(name) // the rules changed
+        remember(share)
+      }
+      await removeMountpoint(mountpoint, ctx.log)
+    },
+
+    async inspect(targets) {
+      // Local only (the mount table): works while the cloud is unreachable.
+      const mounts = new Map((await host.mounts()).map((m) => [m.mountPoint, m.source]))
+      const out = new Map<string, { mounted: boolean; devices: string[] }>()
+      for (const t of targets) {
+        const source = mounts.get(t.mountpoint)
+        out.set(t.name, { mounted: source !== undefined, devices: source ? [source] : [] })
+      }
+      return out
+    },
+
+    describe(name) {
+      const s = seen.get(name)
+      if (!s) return {}
+      const location = s.exports && chooseExport(s.exports, opts.exportCidr)
+      return {
+        share_id: s.share.id,
+        share_proto: s.share.share_proto,
+        manila_status: s.share.status,
+        size_gib: s.share.size,
+        share_type: s.share.share_type_name ?? null,
+        availability_zone: s.share.availability_zone ?? null,
+        ...(s.exports ? { export_path: location?.path ?? null } : {}),
+        ...(s.rules
+          ? {
+              access: s.rules.map((r) => ({
+                type: r.access_type,
+                to: r.access_to,
+                level: r.access_level,
+                state: r.state,
+                this_host: r.metadata?.[hostKey(me)] !== undefined,
+              })),
+            }
+          : {}),
+      }
+    },
+  }
+}
