@@ -12,11 +12,9 @@ import { shareMounter } from '../../src/providers/manila/share-mounts.ts'
 import { providerContract, testContext } from '../contract/provider-contract.ts'
 import { cloudSession, devcloudAuth, uniqueName } from '../support/devcloud.ts'
 import { cleanupUnder, leaksUnder } from '../support/host-cleanup.ts'
+import { STANDIN_PATH, STANDINS } from '../support/standins.ts'
 import { memoryLogger, tmpDir } from '../support/tmp.ts'
 
-/** The mount.nfs and mount.ceph stand-ins (this kernel has neither client), first on PATH. */
-export const STANDINS = new URL('../standins', import.meta.url).pathname
-export const STANDIN_PATH = `${STANDINS}:${process.env.PATH}`
 const run = promisify(execFile)
 
 /**

@@ -7,10 +7,10 @@ import { CommandFailedError } from '../../src/errors.ts'
 import { createExec } from '../../src/host/exec.ts'
 import { createLinuxHost } from '../../src/host/linux-host.ts'
 import { cleanupUnder, leaksUnder } from '../support/host-cleanup.ts'
+import { STANDIN_PATH } from '../support/standins.ts'
 import { memoryLogger, tmpDir } from '../support/tmp.ts'
 
 const ROOT_SKIP = process.getuid?.() !== 0 ? 'needs root (loop devices)' : false
-const STANDINS = new URL('../standins', import.meta.url).pathname
 const log = memoryLogger().log
 
 /** Stand-in iscsiadm/rbd first on PATH, with their state and images in a temp dir. */
@@ -19,7 +19,7 @@ async function standins(t: TestContext) {
     cleanupUnder(dir)
   })
   const env = {
-    PATH: `${STANDINS}:${process.env.PATH}`,
+    PATH: STANDIN_PATH,
     FUXI_STANDIN_DIR: dir,
     FUXI_STANDIN_BYPATH: `${dir}/by-path`,
   }

@@ -1,0 +1,164 @@
+// Manila provider benchmark: prints figures, asserts nothing. `npm run bench:manila` starts the
+// dev cloud first. One lifecycle (create → mount → unmount → remove) of a 1 GiB NFS share:
+// 1. by hand with the fewest calls: create + poll, export locations, allow + poll until active,
+//    mount, umount, deny + poll until gone, delete + poll;
+// 2. through fuxi's plugin socket, with a counting proxy in front of Manila: OpenStack calls per
+//    step (polls apart) and the time split between Manila, the mount and fuxi itself.
+// This kernel has no NFS client: both sides mount through the test-only mount.nfs stand-in (a
+// bind mount once the share's rules allow 127.0.0.1), so "mount" here is not an NFS mount's cost.
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, rmSync } from 'node:fs'
+import { mkdtemp } from 'node:fs/promises'
+import { ManilaClient } from '../src/openstack/manila.ts'
+import { Daemon } from '../test/support/daemon.ts'
+import { cloudSession, devcloudAuth, uniqueName } from '../test/support/devcloud.ts'
+import { faultProxy } from '../test/support/fault-proxy.ts'
+import { STANDIN_PATH, STANDINS } from '../test/support/standins.ts'
+import { median, now, row } from './stats.ts'
+
+const N = Number(process.env.BENCH_N ?? 8)
+const WAIT = { timeoutMs: 60_000 }
+mkdirSync('/var/lib/fuxi-test', { recursive: true })
+const dir = await mkdtemp('/var/lib/fuxi-test/bench-manila-')
+const auth = devcloudAuth('openrc-demo')
+const api = new ManilaClient(cloudSession(auth))
+const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: 'ignore' })
+const timed = async <T>(xs: number[], f: () => Promise<T> | T): Promise<T> => {
+  const t0 = now()
+  const r = await f()
+  xs.push(now() - t0)
+  return r
+}
+
+// ---- 1. by hand
+const hand = {
+  create: [] as number[],
+  exports: [] as number[],
+  allow: [] as number[],
+  mount: [] as number[],
+  umount: [] as number[],
+  deny: [] as number[],
+  remove: [] as number[],
+  total: [] as number[],
+}
+const mnt = `${dir}/hand`
+mkdirSync(mnt)
+for (let i = 0; i < N; i++) {
+  const t0 = now()
+  const s = await timed(hand.create, async () => {
+    const c = await api.createShare({ name: uniqueName('hand'), size: 1, share_proto: 'NFS' })
+    return api.waitForShare(c.id, ['available'], WAIT)
+  })
+  const id = s?.id ?? ''
+  const [where] = await timed(hand.exports, () => api.exportLocations(id))
+  const rule = await timed(hand.allow, async () => {
+    const r = await api.allowAccess(id, { access_type: 'ip', access_to: '127.0.0.1' })
+    await api.waitForAccessRule(id, r.id, ['active'], WAIT)
+    return r
+  })
+  await timed(hand.mount, () => sh(`${STANDINS}/mount.nfs`, [where?.path ?? '', mnt]))
+  await timed(hand.umount, () => sh('umount', [mnt]))
+  await timed(hand.deny, async () => {
+    await api.denyAccess(id, rule.id)
+    await api.waitForAccessRule(id, rule.id, [], { ...WAIT, goneIsSuccess: true })
+  })
+  await timed(hand.remove, async () => {
+    await api.deleteShare(id)
+    await api.waitForShare(id, [], { ...WAIT, goneIsSuccess: true })
+  })
+  hand.total.push(now() - t0)
+}
+console.log(`Manila lifecycle by hand (${N} rounds, 1 GiB NFS share, non-admin user)`)
+for (const [k, xs] of Object.entries(hand)) row(k, xs)
+
+// ---- 2. through fuxi
+const proxy = await faultProxy(undefined, 'http://127.0.0.1:8786')
+const endpoint = (await cloudSession(auth).endpoint('sharev2')).replace(
+  'http://127.0.0.1:8786',
+  proxy.url,
+)
+const fuxi = await Daemon.create(dir, {
+  extra: [
+    'volume_providers = manila',
+    `volume_from = ${uniqueName('bench')}`,
+    'my_ip = 127.0.0.1',
+    'log_level = warn',
+    '[manila]',
+    `auth_url = ${auth.auth_url}`,
+    `username = ${auth.username}`,
+    `password = ${auth.password}`,
+    `project_name = ${auth.project_name}`,
+    'user_domain_name = Default',
+    'project_domain_name = Default',
+    `endpoint_override = ${endpoint}`,
+    '',
+  ].join('\n'),
+})
+fuxi.env = { PATH: STANDIN_PATH }
+const steps = ['Create', 'Mount', 'Unmount', 'Remove'] as const
+const by = Object.fromEntries(
+  steps.map((s) => [
+    s,
+    { ms: [] as number[], calls: [] as number[], polls: [] as number[], manilaMs: [] as number[] },
+  ]),
+)
+try {
+  await fuxi.start()
+  for (let i = 0; i < N; i++) {
+    const name = `b${i}`
+    for (const step of steps) {
+      const from = proxy.log.length
+      const t0 = now()
+      const r = await fuxi.call(`VolumeDriver.${step}`, {
+        Name: name,
+        ID: 'bench',
+        Opts: { size: '1' },
+      })
+      const ms = now() - t0
+      if (r.Err) throw new Error(`${step}: ${r.Err}`)
+      const entries = proxy.log.slice(from)
+      // Polls: share reads while waiting, and every rules listing after a step's first one.
+      const path = (u: string) => u.split('?')[0] ?? ''
+      const rules = entries.filter(
+        (e) => e.method === 'GET' && path(e.url).endsWith('/share-access-rules'),
+      )
+      const sharePolls = entries.filter(
+        (e) => e.method === 'GET' && /\/shares\/[0-9a-f-]{36}$/.test(path(e.url)),
+      )
+      const polls = sharePolls.length + Math.max(0, rules.length - 1)
+      const st = by[step]
+      if (!st) continue
+      st.ms.push(ms)
+      st.polls.push(polls)
+      st.calls.push(entries.length - polls)
+      st.manilaMs.push(entries.reduce((a, e) => a + (e.ms ?? 0), 0))
+    }
+  }
+} finally {
+  await fuxi.stop()
+  await proxy.close()
+  rmSync(dir, { recursive: true, force: true })
+}
+console.log(`\nThe same through fuxi's plugin socket (${N} rounds)`)
+let calls = 0
+let total = 0
+for (const step of steps) {
+  const st = by[step]
+  if (!st) continue
+  calls += median(st.calls)
+  total += median(st.ms)
+  row(
+    step,
+    st.ms,
+    `   calls ${median(st.calls)} (+${median(st.polls)} polls), in Manila ${median(st.manilaMs).toFixed(0)} ms`,
+  )
+}
+const handTotal = median(hand.total)
+const kernel = median(hand.mount) + median(hand.umount)
+const manilaTotal = steps.reduce((a, s) => a + median(by[s]?.manilaMs ?? []), 0)
+console.log(
+  `  lifecycle: ${total.toFixed(0)} ms vs ${handTotal.toFixed(0)} ms by hand (${(total / handTotal).toFixed(2)}x, target ≤ 1.25x); ${calls} non-poll Manila calls (by hand: 5)`,
+)
+console.log(
+  `  split: Manila ${manilaTotal.toFixed(0)} ms, mount+umount ≈ ${kernel.toFixed(0)} ms (stand-in), fuxi ≈ ${(total - manilaTotal - kernel).toFixed(0)} ms`,
+)
