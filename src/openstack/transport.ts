@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { Agent as HttpAgent } from 'node:http'
 import { Agent } from 'node:https'
 import axios, { type AxiosInstance } from 'axios'
+import { capToDeadline, deadlineNote, remainingMs } from '../deadline.ts'
 import { OpenStackHttpError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 
@@ -76,8 +77,13 @@ export function createTransport(opts: TransportOptions): HttpTransport {
 
   const once = async (req: HttpRequest, requestId: string): Promise<HttpResponse> => {
     const t0 = performance.now()
+    // The request's own timeout, or less when the plugin call it serves must answer sooner.
+    const timeoutMs = Math.ceil(capToDeadline(opts.timeoutMs))
     try {
+      if (timeoutMs <= 0)
+        throw Object.assign(new Error('operation budget spent'), { code: 'ETIMEDOUT' })
       const res = await client.request({
+        timeout: timeoutMs,
         method: req.method,
         url: req.url,
         data: req.json === undefined ? undefined : JSON.stringify(req.json),
@@ -135,7 +141,7 @@ export function createTransport(opts: TransportOptions): HttpTransport {
           method: req.method,
           url: req.url,
           requestId,
-          detail: transportDetail(code, e, opts.timeoutMs),
+          detail: transportDetail(code, e, timeoutMs, timeoutMs < opts.timeoutMs),
         },
         e,
       )
@@ -150,7 +156,13 @@ export function createTransport(opts: TransportOptions): HttpTransport {
           return await once(req, requestId)
         } catch (e) {
           const delay = GET_RETRY_DELAYS_MS[attempt]
-          if (req.method !== 'GET' || delay === undefined || !retryable(e)) throw e
+          if (
+            req.method !== 'GET' ||
+            delay === undefined ||
+            !retryable(e) ||
+            delay >= remainingMs()
+          )
+            throw e
           opts.log.warn(
             { service: req.service, url: req.url, err: (e as Error).message, retryInMs: delay },
             'retrying GET',
@@ -179,7 +191,13 @@ export function errorBody(json: unknown, text: string): { kind?: string; detail:
   return { detail: text.trim().slice(0, 300) || 'no error message in the response' }
 }
 
-function transportDetail(code: string | undefined, e: unknown, timeoutMs: number): string {
+function transportDetail(
+  code: string | undefined,
+  e: unknown,
+  timeoutMs: number,
+  /** The timeout was cut short by the plugin call's budget. */
+  capped: boolean,
+): string {
   switch (code) {
     case 'ECONNREFUSED':
       return 'connection refused: is the endpoint URL right and the service up?'
@@ -187,8 +205,10 @@ function transportDetail(code: string | undefined, e: unknown, timeoutMs: number
     case 'EAI_AGAIN':
       return 'host name does not resolve: check the URL in the config or the service catalog'
     case 'ETIMEDOUT':
-    case 'ECONNABORTED':
-      return `no answer within ${timeoutMs} ms`
+    case 'ECONNABORTED': {
+      const spent = capped ? deadlineNote() : undefined
+      return spent ? `no answer in time: ${spent}` : `no answer within ${timeoutMs} ms`
+    }
     case 'DEPTH_ZERO_SELF_SIGNED_CERT':
     case 'SELF_SIGNED_CERT_IN_CHAIN':
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':

@@ -1,3 +1,4 @@
+import { capToDeadline, deadlineNote } from '../deadline.ts'
 import { OpenStackWaitError } from '../errors.ts'
 
 /** Polling delays while waiting for a status: every 50 ms at first (Cinder answers in ~200 ms), then every 2 s. */
@@ -33,6 +34,7 @@ export async function waitForStatus<T>(o: WaitOptions<T>): Promise<T | undefined
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
   const delays = o.delays ?? WAIT_BACKOFF_MS
   const start = now()
+  const timeoutMs = capToDeadline(o.timeoutMs)
   let last: string | undefined
   for (let i = 0; ; i++) {
     const r = await o.poll()
@@ -57,13 +59,15 @@ export async function waitForStatus<T>(o: WaitOptions<T>): Promise<T | undefined
       )
     }
     const elapsed = now() - start
-    if (elapsed >= o.timeoutMs)
+    if (elapsed >= timeoutMs) {
+      const spent = timeoutMs < o.timeoutMs ? deadlineNote() : undefined
       throw new OpenStackWaitError(
         'TIMEOUT',
-        `${o.what} is still "${status}" after ${Math.round(elapsed / 1000)} s (waited for ${o.want.join(' or ')}); the service may be overloaded or its backend down`,
+        `${o.what} is still "${status}" after ${Math.round(elapsed / 1000)} s (waited for ${o.want.join(' or ')}); ${spent ?? 'the service may be overloaded or its backend down'}`,
         status,
       )
+    }
     const delay = delays[Math.min(i, delays.length - 1)] as number
-    await sleep(Math.min(delay, Math.max(0, o.timeoutMs - elapsed)))
+    await sleep(Math.min(delay, Math.max(0, timeoutMs - elapsed)))
   }
 }

@@ -1,5 +1,6 @@
 import { getHeapStatistics } from 'node:v8'
 import type { FastifyInstance } from 'fastify'
+import { BUDGET_MS, withDeadline } from '../deadline.ts'
 import { VolumeNotFoundError } from '../errors.ts'
 import type { ReconcileAction } from '../volumes/reconciler.ts'
 import type { VolumeService } from '../volumes/volume-service.ts'
@@ -13,10 +14,19 @@ export interface Routes {
 
 /** Every VolumeDriver endpoint, plus fuxi's admin endpoints (never called by dockerd). */
 export function registerRoutes(app: FastifyInstance, { volumes, reconcile }: Routes): void {
+  // Each call runs within the budget dockerd's own timeout for it leaves (see deadline.ts).
   const post = (
     path: string,
     handler: (body: Record<string, unknown>) => Promise<object> | object,
-  ) => app.post(path, async (req) => handler(asObject(req.body === undefined ? {} : req.body)))
+  ) =>
+    app.post(path, async (req) => {
+      const body = asObject(req.body === undefined ? {} : req.body)
+      const op = path.replace(/^\/\w+\./, '')
+      const budget =
+        op === 'Create' ? BUDGET_MS.create : op === 'Mount' ? BUDGET_MS.mount : BUDGET_MS.other
+      const what = typeof body.Name === 'string' ? `${op} of ${body.Name}` : op
+      return withDeadline(budget, what, async () => handler(body))
+    })
 
   post('/Plugin.Activate', () => ({ Implements: ['VolumeDriver'] }))
 

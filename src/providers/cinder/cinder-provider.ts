@@ -1,4 +1,5 @@
 import type { VolumeConnector } from '../../connectors/connector.ts'
+import { BUDGET_MS, withDeadline } from '../../deadline.ts'
 import {
   InvalidRequestError,
   OpenStackHttpError,
@@ -225,7 +226,10 @@ export function createCinderProvider(
       try {
         v = await api.waitForVolume(created.id, ['available'], { timeoutMs: CREATE_WAIT_MS })
       } catch (e) {
-        await api.deleteVolume(created.id).catch(() => {}) // an error volume can go; a slow one stays for Remove
+        // An error one can go; a slow one stays for Remove. (Its own budget: this one is spent.)
+        await withDeadline(BUDGET_MS.rollback, `rollback of the create of ${name}`, () =>
+          api.deleteVolume(created.id),
+        ).catch(() => {})
         throw e
       }
       if (!v) throw new VolumeStateError(`Cinder volume ${created.id} vanished while being created`)
@@ -352,7 +356,9 @@ export function createCinderProvider(
         return device
       } catch (e) {
         if (created)
-          await release(name, record, mountpoint, ctx.log).catch((err: unknown) =>
+          await withDeadline(BUDGET_MS.rollback, `rollback of the mount of ${name}`, () =>
+            release(name, record, mountpoint, ctx.log),
+          ).catch((err: unknown) =>
             ctx.log.error(
               { err, attachment: record.attachmentId },
               'rollback of the attachment failed; the next mount or reconcile finishes it',

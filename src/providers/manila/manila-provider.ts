@@ -1,3 +1,4 @@
+import { BUDGET_MS, withDeadline } from '../../deadline.ts'
 import {
   InvalidRequestError,
   OpenStackHttpError,
@@ -297,7 +298,10 @@ export function createManilaProvider(
       try {
         s = await api.waitForShare(created.id, ['available'], { timeoutMs: CREATE_WAIT_MS })
       } catch (e) {
-        await api.deleteShare(created.id).catch(() => {}) // an error share can go; a slow one stays for Remove
+        // An error one can go; a slow one stays for Remove. (Its own budget: this one is spent.)
+        await withDeadline(BUDGET_MS.rollback, `rollback of the create of ${name}`, () =>
+          api.deleteShare(created.id),
+        ).catch(() => {})
         throw e
       }
       if (!s) throw new VolumeStateError(`Manila share ${created.id} vanished while being created`)
@@ -363,7 +367,9 @@ export function createManilaProvider(
           await mounter.mount(name, mountSpec(share, exports, rule), mountpoint)
       } catch (e) {
         if (created)
-          await ungrant(share, [rule], ctx.log).catch((err: unknown) =>
+          await withDeadline(BUDGET_MS.rollback, `rollback of the mount of ${name}`, () =>
+            ungrant(share, [rule], ctx.log),
+          ).catch((err: unknown) =>
             ctx.log.error(
               { err, rule: rule.id },
               'rollback of the access rule failed; the next Unmount finishes it',
