@@ -577,7 +577,7 @@ providerContract('cinder through Nova (fake Cinder, fake Nova, fake host)', make
 })
 
 describe('finding this instance and its disks', () => {
-  it('instance id: configured, else the metadata service; a clear error otherwise', async (t) => {
+  it('instance id: configured, else the config drive, else the metadata service; a clear error otherwise', async (t) => {
     const transport = createTransport({
       timeoutMs: 2000,
       log: memoryLogger().log,
@@ -599,7 +599,36 @@ describe('finding this instance and its disks', () => {
     )
     await assert.rejects(
       instanceId({ configured: '', transport, metadataUrl: `${srv.base}/nope` }),
-      /metadata service did not give it .*; set \[cinder\] instance_id/,
+      /no config drive, and the metadata service did not give it .*; set \[cinder\] instance_id/,
+    )
+    // A config drive comes before the metadata service; the configured id before both.
+    const meta = `${srv.base}/openstack/latest/meta_data.json`
+    const drive = async () => 'from-drive'
+    assert.equal(
+      await instanceId({ configured: '', transport, configDrive: drive, metadataUrl: meta }),
+      'from-drive',
+    )
+    assert.equal(await instanceId({ configured: 'abc', transport, configDrive: drive }), 'abc')
+    const none = async () => undefined
+    assert.equal(
+      await instanceId({ configured: '', transport, configDrive: none, metadataUrl: meta }),
+      SERVER,
+    )
+    const broken = async () => {
+      throw new Error('/dev/sr0: openstack/latest/meta_data.json has no uuid')
+    }
+    assert.equal(
+      await instanceId({ configured: '', transport, configDrive: broken, metadataUrl: meta }),
+      SERVER,
+    )
+    await assert.rejects(
+      instanceId({
+        configured: '',
+        transport,
+        configDrive: broken,
+        metadataUrl: `${srv.base}/nope`,
+      }),
+      /the config drive could not be read: \/dev\/sr0: .* has no uuid, and the metadata service did not give it/,
     )
   })
 

@@ -10,6 +10,7 @@ import type { Exec } from '../../host/exec.ts'
 import type { Host } from '../../host/host.ts'
 import type { Logger } from '../../log.ts'
 import { CinderClient } from '../../openstack/cinder.ts'
+import { configDriveInstanceId } from '../../openstack/config-drive.ts'
 import { sessionFromConfig } from '../../openstack/connect.ts'
 import { instanceId } from '../../openstack/instance-id.ts'
 import { NovaClient } from '../../openstack/nova.ts'
@@ -44,7 +45,9 @@ export async function cinderProviderFromConfig(
           nova: new NovaClient(sessionFromConfig(config, 'nova', log)),
           server: await instanceId({
             configured: c.instance_id,
+            configDrive: () => configDriveInstanceId(exec, host, config.DEFAULT.state_dir),
             transport: createTransport({ timeoutMs: 5000, log }),
+            log,
           }),
         }
       : undefined
