@@ -1,4 +1,6 @@
-import { VolumeStateError } from '../errors.ts'
+import { BUDGET_MS, withDeadline } from '../deadline.ts'
+import { InvalidRequestError, VolumeExistsError, VolumeStateError } from '../errors.ts'
+import type { Logger } from '../log.ts'
 
 /** A Cinder volume or a Manila share: what naming needs of it. */
 export interface NamedResource {
@@ -20,6 +22,8 @@ export const DOCKER_NAME_KEY = 'fuxi_name'
 export function cloudNames<R extends NamedResource>(o: {
   /** "Cinder volumes", "Manila shares": for messages. */
   kind: string
+  /** "Cinder volume", "Manila share". */
+  one: string
   volumeFrom: string
   allTenants?: boolean
   list: (f: {
@@ -45,6 +49,26 @@ export function cloudNames<R extends NamedResource>(o: {
         )
       return found[0]
     },
+    /**
+     * `-o volume_id=`: checks that resource `id` (`r`, undefined when there is none) may become the
+     * Docker volume `name` without being renamed; returns it and the metadata that makes it so.
+     */
+    adoption(r: R | undefined, id: string, name: string): { r: R; md: Record<string, string> } {
+      if (!r)
+        throw new InvalidRequestError(
+          `no ${o.one} with id ${id} (option volume_id)`,
+          'INVALID_OPTION',
+        )
+      const owner = r.metadata[OWNER_KEY]
+      if (owner && owner !== o.volumeFrom)
+        throw new VolumeExistsError(
+          `${o.one} ${id} already belongs to ${OWNER_KEY}=${owner}; fuxi does not take it over`,
+        )
+      const other = r.metadata[DOCKER_NAME_KEY] || (owner ? r.name : '')
+      if (other && other !== name)
+        throw new VolumeExistsError(`${o.one} ${id} is already the Docker volume "${other}"`)
+      return { r, md: r.name === name ? { ...owned } : { ...owned, [DOCKER_NAME_KEY]: name } }
+    },
     /** Every fuxi resource, one per Docker name; `duplicate` hears of the others. */
     async listAll(duplicate: (d: { name: string; ids: string[] }) => void): Promise<R[]> {
       const byName = new Map<string, R>()
@@ -59,3 +83,36 @@ export function cloudNames<R extends NamedResource>(o: {
     },
   }
 }
+
+/**
+ * Makes a cloud resource and waits until it is usable. One that fails (an error state, or the
+ * wait's budget running out) is deleted on a budget of its own, as far as the cloud lets it go;
+ * a slow one left behind is found by the next Create or removed by Remove.
+ */
+export async function createUntilAvailable<R extends { id: string }>(o: {
+  /** "Cinder volume", "Manila share". */
+  one: string
+  name: string
+  log: Logger
+  create: () => Promise<R>
+  waitAvailable: (id: string) => Promise<R | undefined>
+  remove: (id: string) => Promise<unknown>
+}): Promise<R> {
+  const created = await o.create()
+  o.log.info({ id: created.id, name: o.name }, `${o.one} created; waiting for available`)
+  let r: R | undefined
+  try {
+    r = await o.waitAvailable(created.id)
+  } catch (e) {
+    await withDeadline(BUDGET_MS.rollback, `rollback of the create of ${o.name}`, () =>
+      o.remove(created.id),
+    ).catch(() => {})
+    throw e
+  }
+  if (!r) throw new VolumeStateError(`${o.one} ${created.id} vanished while being created`)
+  return r
+}
+
+/** OpenStack's `created_at` (UTC, usually without a zone) as RFC 3339 with one, as dockerd needs. */
+export const cloudTime = (t: string | null | undefined): string =>
+  new Date(`${(t ?? '').replace(/Z$/, '')}Z`).toISOString()

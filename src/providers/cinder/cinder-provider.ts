@@ -13,7 +13,13 @@ import type { Logger } from '../../log.ts'
 import type { CinderClient, CinderVolume, Connector } from '../../openstack/cinder.ts'
 import { ensureFilesystem, mountOnce, removeMountpoint } from '../../volumes/filesystem.ts'
 import type { BackendVolume, OpContext, VolumeProvider } from '../../volumes/provider.ts'
-import { cloudNames, DOCKER_NAME_KEY, OWNER_KEY } from '../cloud-names.ts'
+import {
+  cloudNames,
+  cloudTime,
+  createUntilAvailable,
+  DOCKER_NAME_KEY,
+  OWNER_KEY,
+} from '../cloud-names.ts'
 import { attachmentHost, attachmentKey, attachState } from './attach-state.ts'
 import { type AttachmentRecord, attachmentRecords } from './attachment-records.ts'
 import { type AttachFlow, hostAttachments } from './host-attachments.ts'
@@ -108,6 +114,7 @@ export function createCinderProvider(
 
   const names = cloudNames<CinderVolume>({
     kind: 'Cinder volumes',
+    one: 'Cinder volume',
     volumeFrom: opts.volumeFrom,
     allTenants: opts.allTenants,
     list: (f) => api.listVolumes(f),
@@ -120,7 +127,7 @@ export function createCinderProvider(
   }
   const toBackend = (v: CinderVolume): BackendVolume => ({
     name: dockerName(v) || v.id,
-    createdAt: new Date(`${(v.created_at ?? '').replace(/Z$/, '')}Z`).toISOString(),
+    createdAt: cloudTime(v.created_at),
     options: {
       size: String(v.size),
       fstype: v.metadata[META.fstype] || opts.defaults.fstype,
@@ -174,27 +181,12 @@ export function createCinderProvider(
   /** `-o volume_id=`: make an existing Cinder volume this Docker volume, without renaming it. */
   async function adopt(name: string, options: Readonly<Record<string, string>>) {
     const id = options.volume_id as string
-    const v = await api.getVolume(id)
-    if (!v)
-      throw new InvalidRequestError(
-        `no Cinder volume with id ${id} (option volume_id)`,
-        'INVALID_OPTION',
-      )
-    const owner = v.metadata[META.owner]
-    if (owner && owner !== opts.volumeFrom)
-      throw new VolumeExistsError(
-        `Cinder volume ${id} already belongs to volume_from=${owner}; fuxi does not take it over`,
-      )
-    const other = v.metadata[META.dockerName] || (owner ? v.name : '')
-    if (other && other !== name)
-      throw new VolumeExistsError(`Cinder volume ${id} is already the Docker volume "${other}"`)
+    const { r: v, md } = names.adoption(await api.getVolume(id), id, name)
     const state = attachState(v, me)
     if (state.kind === 'ERROR' || state.kind === 'TRANSITIONAL')
       throw new VolumeStateError(
         `Cinder volume ${id} is "${state.status}"; adopt it once it is available`,
       )
-    const md: Record<string, string> = { ...owned() }
-    if (v.name !== name) md[META.dockerName] = name
     if (!v.metadata[META.fstype]) md[META.fstype] = options.fstype ?? opts.defaults.fstype
     const metadata = await api.metadata.set(id, md)
     deps.log.info({ volume: id, name }, 'adopted an existing Cinder volume')
@@ -210,29 +202,25 @@ export function createCinderProvider(
       const existing = await find(name)
       if (existing) return toBackend(existing)
       if (options.volume_id) return adopt(name, options)
-      const created = await api.createVolume({
+      const v = await createUntilAvailable({
+        one: 'Cinder volume',
         name,
-        size: Number(options.size),
-        volume_type: options.volume_type,
-        availability_zone: options.availability_zone,
-        snapshot_id: options.snapshot_id,
-        source_volid: options.source_volid,
-        backup_id: options.backup_id,
-        description: options.description,
-        metadata: { ...owned(), [META.fstype]: options.fstype ?? opts.defaults.fstype },
+        log: deps.log,
+        create: () =>
+          api.createVolume({
+            name,
+            size: Number(options.size),
+            volume_type: options.volume_type,
+            availability_zone: options.availability_zone,
+            snapshot_id: options.snapshot_id,
+            source_volid: options.source_volid,
+            backup_id: options.backup_id,
+            description: options.description,
+            metadata: { ...owned(), [META.fstype]: options.fstype ?? opts.defaults.fstype },
+          }),
+        waitAvailable: (id) => api.waitForVolume(id, ['available'], { timeoutMs: CREATE_WAIT_MS }),
+        remove: (id) => api.deleteVolume(id),
       })
-      deps.log.info({ volume: created.id, name }, 'Cinder volume created; waiting for available')
-      let v: CinderVolume | undefined
-      try {
-        v = await api.waitForVolume(created.id, ['available'], { timeoutMs: CREATE_WAIT_MS })
-      } catch (e) {
-        // An error one can go; a slow one stays for Remove. (Its own budget: this one is spent.)
-        await withDeadline(BUDGET_MS.rollback, `rollback of the create of ${name}`, () =>
-          api.deleteVolume(created.id),
-        ).catch(() => {})
-        throw e
-      }
-      if (!v) throw new VolumeStateError(`Cinder volume ${created.id} vanished while being created`)
       if (options.multiattach === 'true' && !v.multiattach) {
         await api.deleteVolume(v.id)
         throw new InvalidRequestError(

@@ -17,7 +17,13 @@ import type {
 } from '../../openstack/manila.ts'
 import { removeMountpoint } from '../../volumes/filesystem.ts'
 import type { BackendVolume, OpContext, VolumeProvider } from '../../volumes/provider.ts'
-import { cloudNames, DOCKER_NAME_KEY, OWNER_KEY } from '../cloud-names.ts'
+import {
+  cloudNames,
+  cloudTime,
+  createUntilAvailable,
+  DOCKER_NAME_KEY,
+  OWNER_KEY,
+} from '../cloud-names.ts'
 import {
   type AccessSpec,
   accessFor,
@@ -109,6 +115,7 @@ export function createManilaProvider(
   const seen = new Map<string, Seen>()
   const names = cloudNames<ManilaShare>({
     kind: 'Manila shares',
+    one: 'Manila share',
     volumeFrom: opts.volumeFrom,
     list: (f) => api.listShares(f),
   })
@@ -123,7 +130,7 @@ export function createManilaProvider(
   }
   const toBackend = (s: ManilaShare): BackendVolume => ({
     name: names.dockerName(s) || s.id,
-    createdAt: new Date(`${(s.created_at ?? '').replace(/Z$/, '')}Z`).toISOString(),
+    createdAt: cloudTime(s.created_at),
     options: {
       share_proto: s.share_proto,
       size: String(s.size),
@@ -248,26 +255,11 @@ export function createManilaProvider(
 
   async function adopt(name: string, options: Readonly<Record<string, string>>) {
     const id = options.volume_id as string
-    const s = await api.getShare(id)
-    if (!s)
-      throw new InvalidRequestError(
-        `no Manila share with id ${id} (option volume_id)`,
-        'INVALID_OPTION',
-      )
-    const owner = s.metadata[META.owner]
-    if (owner && owner !== opts.volumeFrom)
-      throw new VolumeExistsError(
-        `Manila share ${id} already belongs to volume_from=${owner}; fuxi does not take it over`,
-      )
-    const other = s.metadata[META.dockerName] || (owner ? s.name : '')
-    if (other && other !== name)
-      throw new VolumeExistsError(`Manila share ${id} is already the Docker volume "${other}"`)
+    const { r: s, md } = names.adoption(await api.getShare(id), id, name)
     if (s.status !== 'available')
       throw new VolumeStateError(
         `Manila share ${id} is "${s.status}"; adopt it once it is available`,
       )
-    const md: Record<string, string> = { [META.owner]: opts.volumeFrom }
-    if (s.name !== name) md[META.dockerName] = name
     const metadata = await api.metadata.set(id, md)
     deps.log.info({ share: id, name }, 'adopted an existing Manila share')
     return toBackend(remember({ ...s, metadata }))
@@ -282,29 +274,25 @@ export function createManilaProvider(
       const existing = await find(name)
       if (existing) return toBackend(existing)
       if (options.volume_id) return adopt(name, options)
-      const created = await api.createShare({
+      const s = await createUntilAvailable({
+        one: 'Manila share',
         name,
-        share_proto: options.share_proto as string,
-        size: Number(options.size),
-        share_type: options.share_type,
-        share_network_id: options.share_network,
-        availability_zone: options.availability_zone,
-        snapshot_id: options.snapshot_id,
-        description: options.description,
-        metadata: { [META.owner]: opts.volumeFrom },
+        log: deps.log,
+        create: () =>
+          api.createShare({
+            name,
+            share_proto: options.share_proto as string,
+            size: Number(options.size),
+            share_type: options.share_type,
+            share_network_id: options.share_network,
+            availability_zone: options.availability_zone,
+            snapshot_id: options.snapshot_id,
+            description: options.description,
+            metadata: { [META.owner]: opts.volumeFrom },
+          }),
+        waitAvailable: (id) => api.waitForShare(id, ['available'], { timeoutMs: CREATE_WAIT_MS }),
+        remove: (id) => api.deleteShare(id),
       })
-      deps.log.info({ share: created.id, name }, 'Manila share created; waiting for available')
-      let s: ManilaShare | undefined
-      try {
-        s = await api.waitForShare(created.id, ['available'], { timeoutMs: CREATE_WAIT_MS })
-      } catch (e) {
-        // An error one can go; a slow one stays for Remove. (Its own budget: this one is spent.)
-        await withDeadline(BUDGET_MS.rollback, `rollback of the create of ${name}`, () =>
-          api.deleteShare(created.id),
-        ).catch(() => {})
-        throw e
-      }
-      if (!s) throw new VolumeStateError(`Manila share ${created.id} vanished while being created`)
       return toBackend(remember(s, { rules: [] }))
     },
 
