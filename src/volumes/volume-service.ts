@@ -245,8 +245,10 @@ export class VolumeService {
   async listAll(): Promise<VolumeView[]> {
     const views = this.list()
     const known = new Set(views.map((v) => v.name))
-    for (const p of this.#d.providers.filter((x) => x.scope === 'global')) {
-      for (const b of await this.#cloudList(p))
+    const clouds = this.#d.providers.filter((x) => x.scope === 'global')
+    const listings = await Promise.all(clouds.map((p) => this.#cloudList(p))) // at once, not in turn
+    for (const [i, p] of clouds.entries()) {
+      for (const b of listings[i] ?? [])
         if (!known.has(b.name)) {
           known.add(b.name)
           views.push({

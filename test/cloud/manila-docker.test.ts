@@ -13,12 +13,13 @@ import { STANDIN_PATH } from '../support/standins.ts'
  * fuxi runs with the test-only mount.nfs stand-in first on PATH, which bind-mounts the exported
  * directory once the share's access rules allow this host.
  */
-function manilaConf(volumeFrom: string): string {
+function manilaConf(volumeFrom: string, providers = 'manila'): string {
   const a = devcloudAuth('openrc-demo')
   return [
-    'volume_providers = manila',
+    `volume_providers = ${providers}`,
     `volume_from = ${volumeFrom}`,
     'my_ip = 127.0.0.1',
+    ...(providers.includes('cinder') ? ['[cinder]', 'auth_section = manila'] : []),
     '[manila]',
     `auth_url = ${a.auth_url}`,
     `username = ${a.username}`,
@@ -151,5 +152,32 @@ describe('docker volumes on Manila (dev cloud, mount.nfs stand-in)', () => {
       [],
     )
     assert.ok(!(await e.listVolumes()).includes('nope'))
+  })
+})
+
+describe('docker volumes on Cinder and Manila from one fuxi', () => {
+  const volumeFrom = uniqueName('both')
+  const env = useDockerEnv(before, after, {
+    extra: () => manilaConf(volumeFrom, 'cinder,manila'),
+    env: { PATH: STANDIN_PATH },
+  })
+
+  it('the first provider is the default; -o volume_provider=manila picks Manila; ls shows both', async () => {
+    const e = env()
+    await e.createVolume('blk')
+    await e.createVolume('nfs', 'volume_provider=manila')
+    const provider = async (name: string) =>
+      JSON.parse(await e.dockerd.ok(['volume', 'inspect', '--format', '{{json .Status}}', name]))
+    const blk = await provider('blk')
+    const nfs = await provider('nfs')
+    assert.equal(blk.provider, 'cinder')
+    assert.ok(blk.volume_id, 'a Cinder volume')
+    assert.equal(nfs.provider, 'manila')
+    assert.ok(nfs.share_id, 'a Manila share')
+    assert.deepEqual(await e.listVolumes(), ['blk', 'nfs'])
+    const r = await e.runOnce('nfs', 'sh', '-c', 'echo shared > /data/f && cat /data/f')
+    assert.equal(r.stdout.trim(), 'shared', r.stderr)
+    await e.dockerd.ok(['volume', 'rm', 'blk', 'nfs'])
+    assert.deepEqual(await e.listVolumes(), [])
   })
 })
