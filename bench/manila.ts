@@ -160,5 +160,5 @@ console.log(
   `  lifecycle: ${total.toFixed(0)} ms vs ${handTotal.toFixed(0)} ms by hand (${(total / handTotal).toFixed(2)}x, target ≤ 1.25x); ${calls} non-poll Manila calls (by hand: 5)`,
 )
 console.log(
-  `  split: Manila ${manilaTotal.toFixed(0)} ms, mount+umount ≈ ${kernel.toFixed(0)} ms (stand-in), fuxi ≈ ${(total - manilaTotal - kernel).toFixed(0)} ms`,
+  `  split: Manila ${manilaTotal.toFixed(0)} ms, mount+umount ≈ ${kernel.toFixed(0)} ms (stand-in), fuxi and the sleeps between polls ≈ ${(total - manilaTotal - kernel).toFixed(0)} ms`,
 )

@@ -102,7 +102,8 @@ export class FakeCinder implements CinderApi {
   }
 
   async listVolumes(f: ListVolumesFilter = {}) {
-    this.calls.push(`list${f.name ? ` ${f.name}` : ''}`)
+    const adopted = f.metadata?.fuxi_name
+    this.calls.push(`list${f.name ? ` ${f.name}` : adopted ? ` fuxi_name=${adopted}` : ''}`)
     return [...this.volumes.values()]
       .filter((v) => v.status !== 'deleting')
       .filter((v) => f.name === undefined || v.name === f.name)

@@ -92,7 +92,8 @@ export class FakeManila implements ManilaApi {
   }
 
   async listShares(f: { name?: string; metadata?: Record<string, string> } = {}) {
-    this.calls.push(`list${f.name ? ` ${f.name}` : ''}`)
+    const adopted = f.metadata?.fuxi_name
+    this.calls.push(`list${f.name ? ` ${f.name}` : adopted ? ` fuxi_name=${adopted}` : ''}`)
     return [...this.shares.values()]
       .filter((s) => s.status !== 'deleting')
       .filter((s) => f.name === undefined || s.name === f.name)

@@ -276,21 +276,66 @@ describe('manila provider', () => {
     assert.equal(manila.rules.size, 1)
   })
 
-  it('refuses a rule that gives read-only access, a share not available, and no usable export', async (t) => {
-    const { provider, manila, mountRoot } = await make(t, { exportCidr: '203.0.113.0/24' })
+  it('refuses a rule that gives read-only access, and a share not available', async (t) => {
+    const { provider, manila, mountRoot } = await make(t)
     await provider.create('ro', provider.parseOptions({}))
     const share = [...manila.shares.values()][0] as { id: string; status: string }
-    const r = manila.grant(share.id, { access_to: '192.0.2.10', access_level: 'ro' })
+    manila.grant(share.id, { access_to: '192.0.2.10', access_level: 'ro' })
     await assert.rejects(provider.mount('ro', `${mountRoot}/ro`, testContext()), /ro access only/)
-    manila.rules.delete(r.id)
-    await assert.rejects(
-      provider.mount('ro', `${mountRoot}/ro`, testContext()),
-      /no export location this host may use inside \[manila\] export_cidr = 203.0.113.0\/24/,
-    )
-    assert.equal(manila.rules.size, 0, 'the grant was taken back')
     share.status = 'extending'
     await provider.get('ro')
-    await assert.rejects(provider.mount('ro', `${mountRoot}/ro`, testContext()), VolumeStateError)
+    await assert.rejects(
+      provider.mount('ro', `${mountRoot}/ro`, testContext()),
+      (e: Error) =>
+        e instanceof VolumeStateError &&
+        /is "extending"; retry when it is available/.test(e.message),
+    )
+  })
+
+  it('grants nothing when no export location may be used here', async (t) => {
+    const { provider, manila, mountRoot } = await make(t, { exportCidr: '203.0.113.0/24' })
+    await provider.create('far', provider.parseOptions({}))
+    await assert.rejects(
+      provider.mount('far', `${mountRoot}/far`, testContext()),
+      /no export location this host may use inside \[manila\] export_cidr = 203.0.113.0\/24 \(2 in all\)/,
+    )
+    assert.equal(manila.rules.size, 0)
+    assert.ok(!manila.calls.some((c) => c.startsWith('allow')), manila.calls.join())
+  })
+
+  it('a rule in error: denied and retried if fuxi made it, else the operator is told what to deny', async (t) => {
+    const { provider, manila, mountRoot } = await make(t)
+    await provider.create('e', provider.parseOptions({}))
+    const id = [...manila.shares.keys()][0] as string
+    const broken = manila.grant(id, {
+      access_to: '192.0.2.10',
+      state: 'error',
+      metadata: { fuxi_created: 'true', 'fuxi_host_this-host': 'true' },
+    })
+    await assert.rejects(
+      provider.mount('e', `${mountRoot}/e`, testContext()),
+      /is in error: .*fuxi denied it, retry/,
+    )
+    assert.equal(manila.rules.get(broken.id)?.state, 'queued_to_deny')
+    await provider.mount('e', `${mountRoot}/e`, testContext()) // the retry makes a new rule
+    assert.equal([...manila.rules.values()].filter((r) => r.state === 'active').length, 1)
+    await provider.unmount('e', `${mountRoot}/e`, testContext())
+
+    const theirs = manila.grant(id, { access_to: '192.0.2.10', state: 'error' })
+    await assert.rejects(
+      provider.mount('e', `${mountRoot}/e`, testContext()),
+      new RegExp(`deny it \\(manila access-deny ${id} ${theirs.id}\\) and retry`),
+    )
+    assert.equal(manila.rules.get(theirs.id)?.state, 'error', 'not ours: left alone')
+  })
+
+  it('a failed mount takes its new rule back even with keep_access', async (t) => {
+    const { provider, manila, failExec, mountRoot } = await make(t, { keepAccess: true })
+    await provider.create('kf', provider.parseOptions({}))
+    failExec.add('mount.nfs')
+    await assert.rejects(provider.mount('kf', `${mountRoot}/kf`, testContext()))
+    await manila.listAccessRules([...manila.shares.keys()][0] as string) // the back end applies the deny
+    assert.equal(manila.rules.size, 0)
   })
 
   it('refuses to remove a share other hosts have access to, unless remove_shared', async (t) => {

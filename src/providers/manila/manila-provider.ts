@@ -197,6 +197,13 @@ export function createManilaProvider(
         if (!rule) throw e
       }
     }
+    if (rule.state === 'error') {
+      const mine = rule.metadata?.[CREATED_KEY] === 'true'
+      if (mine) await api.denyAccess(share.id, rule.id)
+      throw new VolumeStateError(
+        `access rule ${rule.id} (${rule.access_type}:${rule.access_to}) of Manila share ${share.id} is in error: the share's back end did not apply it; ${mine ? 'fuxi denied it, retry' : `deny it (manila access-deny ${share.id} ${rule.id}) and retry`}`,
+      )
+    }
     if (rule.access_level !== 'rw')
       throw new VolumeStateError(
         `Manila share ${share.id} gives ${spec.type}:${rule.access_to} ${rule.access_level} access only; fuxi mounts read-write: change or delete that rule`,
@@ -212,10 +219,15 @@ export function createManilaProvider(
   }
 
   /** Leaves this host's rule: denied if fuxi made it and nobody else uses it, else unrecorded. */
-  async function ungrant(share: ManilaShare, rules: readonly AccessRule[], log: Logger) {
+  async function ungrant(
+    share: ManilaShare,
+    rules: readonly AccessRule[],
+    log: Logger,
+    keep = opts.keepAccess,
+  ) {
     const rule = rules.find((r) => r.metadata?.[hostKey(me)] !== undefined)
     if (!rule) return
-    const release = releaseOf(rule, me, opts.keepAccess)
+    const release = releaseOf(rule, me, keep)
     if (release.kind === 'LEAVE') {
       log.info({ share: share.id, rule: rule.id, why: release.why }, 'keeping the access rule')
       if (release.why !== 'keep_access') await api.deleteAccessMetadata(rule.id, hostKey(me))
@@ -233,24 +245,23 @@ export function createManilaProvider(
       )
   }
 
-  function mountSpec(share: ManilaShare, exports: readonly ExportLocation[], rule: AccessRule) {
+  /** The export location to mount, before any access is granted for it. */
+  function exportFor(share: ManilaShare, exports: readonly ExportLocation[]): ExportLocation {
     const location = chooseExport(exports, opts.exportCidr)
     if (!location)
       throw new VolumeStateError(
         `Manila share ${share.id} has no export location this host may use${opts.exportCidr ? ` inside [manila] export_cidr = ${opts.exportCidr}` : ''} (${exports.length} in all)`,
       )
-    if (share.share_proto.toUpperCase() !== 'CEPHFS')
-      return { proto: 'NFS', export: location.path } satisfies ShareMount
+    return location
+  }
+
+  function mountSpec(share: ManilaShare, location: ExportLocation, rule: AccessRule): ShareMount {
+    if (share.share_proto.toUpperCase() !== 'CEPHFS') return { proto: 'NFS', export: location.path }
     if (!rule.access_key)
       throw new VolumeStateError(
         `Manila gave no access key for cephx rule ${rule.id} of share ${share.id}; check the share's access rules`,
       )
-    return {
-      proto: 'CEPHFS',
-      export: location.path,
-      cephxId: rule.access_to,
-      key: rule.access_key,
-    } satisfies ShareMount
+    return { proto: 'CEPHFS', export: location.path, cephxId: rule.access_to, key: rule.access_key }
   }
 
   async function adopt(name: string, options: Readonly<Record<string, string>>) {
@@ -337,36 +348,42 @@ export function createManilaProvider(
 
     async mount(name, mountpoint, ctx) {
       let { share, rules, exports } = await look(name)
-      if (share.status !== 'available')
-        throw new VolumeStateError(
-          `Manila share ${share.id} ("${name}") is "${share.status}"; retry when it is available`,
-        )
+      const ready = () => {
+        if (share.status !== 'available')
+          throw new VolumeStateError(
+            `Manila share ${share.id} ("${name}") is "${share.status}"; retry when it is available`,
+          )
+        return exportFor(share, exports)
+      }
+      let location = ready()
       await ctx.step('attaching')
       const { rule, created } = await grant(share, rules, ctx.log).catch(async (e: unknown) => {
         // What we knew was stale (the share changed since): look again once.
         if (!(e instanceof OpenStackHttpError && e.status === 404)) throw e
         seen.delete(name)
         ;({ share, rules, exports } = await look(name))
+        location = ready()
         return grant(share, rules, ctx.log)
       })
+      const spec = mountSpec(share, location, rule)
       try {
         await ctx.step('mounting')
-        if (!(await host.mountAt(mountpoint)))
-          await mounter.mount(name, mountSpec(share, exports, rule), mountpoint)
+        if (!(await host.mountAt(mountpoint))) await mounter.mount(name, spec, mountpoint)
       } catch (e) {
+        // Undo a grant made for this mount (even with keep_access: no mount came of it).
         if (created)
           await withDeadline(BUDGET_MS.rollback, `rollback of the mount of ${name}`, () =>
-            ungrant(share, [rule], ctx.log),
+            ungrant(share, [rule], ctx.log, false),
           ).catch((err: unknown) =>
             ctx.log.error(
               { err, rule: rule.id },
-              'rollback of the access rule failed; the next Unmount finishes it',
+              'rollback of the access rule failed; the next mount reuses the rule and the last unmount denies it',
             ),
           )
         throw e
       }
       remember(share, { rules: [...rules.filter((r) => r.id !== rule.id), rule], exports })
-      return mountSpec(share, exports, rule).export
+      return spec.export
     },
 
     async unmount(name, mountpoint, ctx) {
