@@ -39,13 +39,11 @@ export function cloudNames<R extends NamedResource>(o: {
     dockerName,
     owned,
     async find(name: string): Promise<R | undefined> {
-      // Both looks at once (a new name needs both): by its own name, and adopted under this one.
-      const [named, adopted] = await Promise.all([
-        o.list({ name, metadata: owned, ...scope }),
-        o.list({ metadata: { ...owned, [DOCKER_NAME_KEY]: name }, ...scope }),
-      ])
-      const found = named.filter((r) => dockerName(r) === name) // adopted as another: not this one
-      for (const r of adopted) if (!found.some((f) => f.id === r.id)) found.push(r)
+      let found = await o.list({ name, metadata: owned, ...scope })
+      found = found.filter((r) => dockerName(r) === name) // adopted as another: not this one
+      // Only then by adopted name (asking both at once is slower: the cloud's API serializes them).
+      if (!found.length)
+        found = await o.list({ metadata: { ...owned, [DOCKER_NAME_KEY]: name }, ...scope })
       if (found.length > 1)
         throw new VolumeStateError(
           `${found.length} ${o.kind} are named "${name}" with ${OWNER_KEY}=${o.volumeFrom} (${found.map((r) => r.id).join(', ')}); rename or delete all but one`,
