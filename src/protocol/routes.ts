@@ -14,14 +14,16 @@ export interface Routes {
 
 /** Every VolumeDriver endpoint, plus fuxi's admin endpoints (never called by dockerd). */
 export function registerRoutes(app: FastifyInstance, { volumes, reconcile }: Routes): void {
-  // Each call runs within the budget dockerd's own timeout for it leaves (see deadline.ts).
+  // Each of dockerd's calls runs within the budget its timeout for it leaves (see deadline.ts);
+  // fuxi's admin calls (a whole reconcile) are not dockerd's and have none.
   const post = (
     path: string,
     handler: (body: Record<string, unknown>) => Promise<object> | object,
   ) =>
     app.post(path, async (req) => {
       const body = asObject(req.body === undefined ? {} : req.body)
-      const op = path.replace(/^\/\w+\./, '')
+      if (!path.startsWith('/VolumeDriver.')) return handler(body)
+      const op = path.slice('/VolumeDriver.'.length)
       const budget =
         op === 'Create' ? BUDGET_MS.create : op === 'Mount' ? BUDGET_MS.mount : BUDGET_MS.other
       const what = typeof body.Name === 'string' ? `${op} of ${body.Name}` : op
