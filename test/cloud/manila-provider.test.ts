@@ -11,6 +11,7 @@ import { createManilaProvider } from '../../src/providers/manila/manila-provider
 import { shareMounter } from '../../src/providers/manila/share-mounts.ts'
 import { providerContract, testContext } from '../contract/provider-contract.ts'
 import { cloudSession, devcloudAuth, uniqueName } from '../support/devcloud.ts'
+import { faultProxy } from '../support/fault-proxy.ts'
 import { cleanupUnder, leaksUnder } from '../support/host-cleanup.ts'
 import { STANDIN_PATH, STANDINS } from '../support/standins.ts'
 import { memoryLogger, tmpDir } from '../support/tmp.ts'
@@ -23,11 +24,20 @@ const run = promisify(execFile)
  */
 async function make(
   t: TestContext,
-  o: { volumeFrom?: string; me?: string; dir?: string; keepAccess?: boolean } = {},
+  o: {
+    volumeFrom?: string
+    me?: string
+    dir?: string
+    keepAccess?: boolean
+    /** Reach Manila at this URL (a fault proxy) instead of the catalog's. */
+    endpoint?: string
+  } = {},
 ) {
   const exec = createExec({ PATH: STANDIN_PATH })
   const host = createLinuxHost(exec)
-  const api = new ManilaClient(cloudSession(devcloudAuth('openrc-demo')))
+  const api = new ManilaClient(
+    cloudSession(devcloudAuth('openrc-demo'), { endpointOverride: o.endpoint, timeoutMs: 3000 }),
+  )
   const volumeFrom = o.volumeFrom ?? uniqueName('from')
   const me = o.me ?? 'here'
   let cleanup = async () => {}
@@ -175,6 +185,40 @@ providerContract('manila (dev cloud, real host, mount stand-ins)', (t) => make(t
       await provider.unmount('ceph', mp, testContext())
       assert.deepEqual(await api.listAccessRules(shareId), [])
       await assert.rejects(readFile(`${dir}/secrets-here/ceph.secret`), /ENOENT/)
+    })
+
+    it('Manila failing or slow: a clear error, no access left behind, and the next mount works', async (t) => {
+      const real = await cloudSession(devcloudAuth('openrc-demo')).endpoint('sharev2')
+      const proxy = await faultProxy(undefined, 'http://127.0.0.1:8786')
+      const { provider, api, mountRoot } = await make(t, {
+        endpoint: real.replace('http://127.0.0.1:8786', proxy.url),
+      })
+      t.after(() => proxy.close()) // after the share is cleaned up through it
+      await provider.create('flaky', provider.parseOptions({}))
+      await provider.get('flaky')
+      const shareId = provider.describe('flaky').share_id as string
+      const mp = `${mountRoot}/flaky`
+      proxy.inject('POST', { kind: 'status', status: 503 }, { path: /\/action$/ })
+      await assert.rejects(
+        provider.mount('flaky', mp, testContext()),
+        /sharev2 POST .*\/action failed \(HTTP 503\)/,
+      )
+      assert.deepEqual(await api.listAccessRules(shareId), [], 'no rule was made')
+      // A grant Manila makes but whose answer is lost: the next mount finds it (marked as this
+      // host's) and uses it instead of making a second one.
+      proxy.inject('POST', { kind: 'delay', ms: 4500 }, { path: /\/action$/ })
+      await assert.rejects(provider.mount('flaky', mp, testContext()), /no answer within 3000 ms/)
+      await new Promise((r) => setTimeout(r, 2000)) // the held answer arrives; Manila has the rule
+      const allows = () =>
+        proxy.log.filter((e) => e.method === 'POST' && e.url.endsWith('/action')).length
+      const before = allows()
+      await provider.mount('flaky', mp, testContext())
+      assert.equal(allows(), before, 'no second grant')
+      const [rule, ...more] = await api.listAccessRules(shareId)
+      assert.equal(more.length, 0)
+      assert.deepEqual(rule?.metadata, { fuxi_created: 'true', fuxi_host_here: 'true' })
+      await provider.unmount('flaky', mp, testContext())
+      assert.deepEqual(await api.listAccessRules(shareId), [])
     })
 
     it("remove is refused while another host's rule exists, and names it", async (t) => {
