@@ -23,7 +23,8 @@ stop() {
     kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
   done
 }
-stop manila-share manila-scheduler manila-api cinder-volume cinder-scheduler cinder-api
+stop nova-compute nova-scheduler nova-conductor nova-api placement neutron-stub \
+  manila-share manila-scheduler manila-api cinder-volume cinder-scheduler cinder-api
 stop keystone-short keystone
 if [ -d "$DC/rabbitmq" ]; then
   # rabbitmq-server runs the Erlang VM under su, which does not pass SIGTERM on: ask the node.

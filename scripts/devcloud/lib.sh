@@ -9,7 +9,7 @@ SERVICE_PASSWORD=${SERVICE_PASSWORD:-devcloud-service}
 DB_PASSWORD=${DB_PASSWORD:-devcloud-db}
 MYSQL_SOCK=$RUN/mysqld.sock
 # Every process up.sh starts, in start order (down.sh stops them in reverse).
-SERVICES="mysqld rabbitmq keystone keystone-short cinder-api cinder-scheduler cinder-volume manila-api manila-scheduler manila-share"
+SERVICES="mysqld rabbitmq keystone keystone-short cinder-api cinder-scheduler cinder-volume manila-api manila-scheduler manila-share neutron-stub placement nova-api nova-conductor nova-scheduler nova-compute"
 
 log() { printf '[devcloud %s] %s\n' "$(date +%T)" "$*"; }
 pid_alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }

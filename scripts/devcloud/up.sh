@@ -1,5 +1,5 @@
 #!/bin/sh
-# Starts a real Keystone v3 (+ Cinder v3 + Manila v2, as they are added) from Debian packages on
+# Starts a real Keystone v3, Cinder v3, Manila v2 and Nova (fake virt driver) from Debian packages on
 # 127.0.0.1 for fuxi's cloud tier. Idempotent: on a machine where it already runs, it only checks.
 # Writes $DC/openrc (admin) and $DC/openrc-demo (non-admin). Stop with scripts/devcloud/down.sh.
 set -eu
@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$DC" "$RUN" "$LOG"
 
 # ---- packages (postinst must not start services: no systemd here)
-pkgs="keystone cinder-api cinder-scheduler cinder-volume manila-api manila-scheduler manila-common rabbitmq-server mariadb-server python3-openstackclient python3-cinderclient python3-manilaclient uwsgi-core uwsgi-plugin-python3"
+pkgs="keystone cinder-api cinder-scheduler cinder-volume manila-api manila-scheduler manila-common nova-api nova-conductor nova-scheduler placement-api rabbitmq-server mariadb-server python3-openstackclient python3-cinderclient python3-manilaclient uwsgi-core uwsgi-plugin-python3"
 missing=""
 for p in $pkgs; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"; done
 if [ -n "$missing" ]; then
@@ -263,3 +263,6 @@ fi
 # The scheduler knows the backend once manila-share has reported its pool (periodic_interval).
 wait_for "the Manila pool" 60 sh -c ". '$DC/openrc' && manila pool-list --columns name | grep -q devcloud@dir"
 log "Manila is up on http://127.0.0.1:8786/v2"
+
+# ---- Nova and Placement (scripts/devcloud/nova.sh)
+. "$here/nova.sh"

@@ -9,9 +9,9 @@ export interface ServerVolumeAttachment {
   serverId: string
   /** The device Nova asked for; the guest may name it differently (find it by serial). */
   device?: string | null
-  /** Up to 2.88. */
+  /** The volume id again (the attach answer keeps it at 2.89). */
   id?: string
-  /** 2.89+: the Cinder attachment. */
+  /** 2.89+, in show and list (not in the attach answer): the Cinder attachment. */
   attachment_id?: string
   tag?: string | null
 }
@@ -50,6 +50,20 @@ export class NovaClient {
       okStatuses: [404],
     })
     return res.status !== 404
+  }
+
+  /** One volume's attachment to a server (with its Cinder attachment id); undefined if none. */
+  async getVolumeAttachment(
+    serverId: string,
+    volumeId: string,
+  ): Promise<ServerVolumeAttachment | undefined> {
+    const res = await this.api.call({
+      method: 'GET',
+      path: `/servers/${enc(serverId)}/os-volume_attachments/${enc(volumeId)}`,
+      okStatuses: [404],
+    })
+    if (res.status === 404) return undefined
+    return (res.json as { volumeAttachment: ServerVolumeAttachment }).volumeAttachment
   }
 
   async listVolumeAttachments(serverId: string): Promise<ServerVolumeAttachment[]> {

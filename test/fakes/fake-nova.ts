@@ -5,9 +5,10 @@ import type { FakeCinder } from './fake-cinder.ts'
 import type { FakeHost } from './fake-host.ts'
 
 /**
- * Nova's server volume attachments over a FakeCinder, as the compute API reference describes them:
+ * Nova's server volume attachments over a FakeCinder, as the recorded samples show them (nova-1x):
  * attach makes (and completes) the Cinder attachment with server_id set and puts a disk in the
- * guest; detach removes both. `deviceFor` plays /dev/disk/by-id: the disk carrying a volume id.
+ * guest, and answers without the attachment id, which show gives; detach removes both.
+ * `deviceFor` plays /dev/disk/by-id: the disk carrying a volume id.
  */
 export class FakeNova implements NovaApi {
   readonly disks = new Map<string, string>()
@@ -24,11 +25,16 @@ export class FakeNova implements NovaApi {
     this.calls.push(`attach ${serverId}`)
     const v = this.#cinder.volumes.get(volumeId)
     if (!v) throw new Error(`no volume ${volumeId}`)
-    const attachment_id = randomUUID()
-    v.attachments.push({ attachment_id, server_id: serverId, host_name: null })
+    v.attachments.push({ attachment_id: randomUUID(), server_id: serverId, host_name: null })
     v.status = 'in-use'
     this.disks.set(volumeId, await this.#host.attachLoop(this.#cinder.file(volumeId)))
-    return { volumeId, serverId, device: '/dev/vdb', attachment_id }
+    return { id: volumeId, volumeId, serverId, device: '/dev/vdb' }
+  }
+
+  async getVolumeAttachment(serverId: string, volumeId: string) {
+    this.calls.push(`show ${serverId}`)
+    const a = this.#cinder.volumes.get(volumeId)?.attachments.find((x) => x.server_id === serverId)
+    return a && { volumeId, serverId, device: '/dev/vdb', attachment_id: a.attachment_id }
   }
 
   async detachVolume(serverId: string, volumeId: string): Promise<boolean> {

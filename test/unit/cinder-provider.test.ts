@@ -557,7 +557,7 @@ providerContract('cinder through Nova (fake Cinder, fake Nova, fake host)', make
       )
       await provider.unmount('n1', `${mountRoot}/n1`, testContext())
       assert.equal(v.status, 'available')
-      assert.deepEqual(nova.calls, [`attach ${SERVER}`, `detach ${SERVER}`])
+      assert.deepEqual(nova.calls, [`attach ${SERVER}`, `show ${SERVER}`, `detach ${SERVER}`])
     })
 
     it('a volume attached to another instance is refused', async (t) => {

@@ -354,37 +354,28 @@ describe('Manila client against recorded answers', () => {
 })
 
 describe('Nova client', () => {
-  // No Nova runs in the dev cloud: shapes from the compute API reference (os-volume_attachments, 2.89).
-  const SERVER = 'f6b5e8a4-1c1e-4d0a-9d4b-3c3b1e0b2a11'
-  const attachment = {
-    device: '/dev/vdb',
-    serverId: SERVER,
-    tag: null,
-    volumeId: VOL,
-    delete_on_termination: false,
-    attachment_id: '979ce4f8-033a-409d-85e6-6b5c0f6a6302',
-    bdm_uuid: 'c088db45-92b8-49e8-81e2-a1b77a144b3b',
-  }
-  it('attach, list, detach with the compute microversion headers', async (t) => {
+  // Recorded from the dev cloud's Nova (fake virt driver): nova-01…nova-14.
+  const attach = loadSample('nova-10-volume-attach')
+  const show = loadSample('nova-11-volume-attachment-show')
+  const list = loadSample('nova-12-volume-attachments-list')
+  const detach = loadSample('nova-13-volume-detach')
+  const notAttached = loadSample('nova-14-volume-detach-not-attached')
+  const url = (x: { request: { url: string } }) => new URL(x.request.url).pathname
+  const server = url(attach).split('/')[3] as string
+  const volume = (attach.request.json as { volumeAttachment: { volumeId: string } })
+    .volumeAttachment.volumeId
+
+  it('attach, show (the Cinder attachment id), list, detach; the microversion headers', async (t) => {
+    let detached = false
     const srv = await sampleServer(t, (req, res) => {
-      res.setHeader('Content-Type', 'application/json')
       if (req.url === '/v3/auth/tokens')
         return replay(res, loadSample('keystone-01-auth-tokens-password'))
-      if (req.url === '/compute/')
-        return res.end(
-          JSON.stringify({
-            versions: [
-              { id: 'v2.0', status: 'SUPPORTED', version: '', min_version: '' },
-              { id: 'v2.1', status: 'CURRENT', version: '2.95', min_version: '2.1' },
-            ],
-          }),
-        )
-      const base = `/compute/v2.1/servers/${SERVER}/os-volume_attachments`
-      if (req.method === 'POST' && req.url === base)
-        return res.end(JSON.stringify({ volumeAttachment: attachment }))
-      if (req.method === 'GET' && req.url === base)
-        return res.end(JSON.stringify({ volumeAttachments: [attachment] }))
-      if (req.method === 'DELETE' && req.url === `${base}/${VOL}`) return res.writeHead(202).end()
+      if (req.url === '/') return replay(res, loadSample('nova-01-versions'))
+      const route = [attach, show, list, detached ? notAttached : detach].find(
+        (x) => x.request.method === req.method && url(x) === req.url,
+      )
+      if (route === detach) detached = true
+      if (route) return replay(res, route)
       res.writeHead(404).end(JSON.stringify({ itemNotFound: { code: 404, message: 'no' } }))
     })
     const nova = new NovaClient(
@@ -393,17 +384,24 @@ describe('Nova client', () => {
         auth: { ...defaultConfig().nova, auth_url: `${srv.base}/v3`, username: 'a', password: 'b' },
         region: '',
         interface: 'public',
-        endpointOverride: `${srv.base}/compute/v2.1`,
+        endpointOverride: `${srv.base}/v2.1`,
         transport: createTransport({ timeoutMs: 2000, log: memoryLogger().log }),
         log: memoryLogger().log,
       }),
     )
-    assert.deepEqual(await nova.attachVolume(SERVER, VOL), attachment)
-    assert.deepEqual(await nova.listVolumeAttachments(SERVER), [attachment])
-    assert.equal(await nova.detachVolume(SERVER, VOL), true)
-    assert.equal(await nova.detachVolume(SERVER, 'other'), false)
+    const answer = await nova.attachVolume(server, volume)
+    assert.equal(answer.volumeId, volume)
+    assert.equal(answer.attachment_id, undefined, 'the attach answer does not name it')
+    const shown = await nova.getVolumeAttachment(server, volume)
+    assert.match(shown?.attachment_id ?? '', /^[0-9a-f-]{36}$/)
+    assert.deepEqual(
+      (await nova.listVolumeAttachments(server)).map((a) => a.volumeId).includes(volume),
+      true,
+    )
+    assert.equal(await nova.detachVolume(server, volume), true)
+    assert.equal(await nova.detachVolume(server, volume), false, 'not attached (404)')
     const calls = srv.seen.filter((r) => r.url.includes('/servers/'))
-    assert.deepEqual(calls[0]?.json, { volumeAttachment: { volumeId: VOL } })
+    assert.deepEqual(calls[0]?.json, attach.request.json)
     assert.ok(calls.every((r) => r.headers['openstack-api-version'] === 'compute 2.89'))
   })
 })

@@ -11,7 +11,7 @@ import type { FlowDeps } from './cinder-provider.ts'
 import type { AttachFlow } from './host-attachments.ts'
 
 /** The Nova calls the flow makes. */
-export type NovaApi = Pick<NovaClient, 'attachVolume' | 'detachVolume'>
+export type NovaApi = Pick<NovaClient, 'attachVolume' | 'getVolumeAttachment' | 'detachVolume'>
 
 /** Nova attaches and detaches asynchronously: the volume's status says when it is done. */
 export const NOVA_WAIT_MS = 60_000
@@ -71,9 +71,17 @@ export function novaAttachments(
     }
     await ctx.step('attaching')
     const a = await nova.attachVolume(me, v.id)
+    // The attach answer does not name the Cinder attachment (recorded sample nova-10); Nova has
+    // made it by then, and says which it is when asked (nova-11).
+    const attachmentId =
+      a.attachment_id ?? (await nova.getVolumeAttachment(me, v.id))?.attachment_id
+    if (!attachmentId)
+      throw new VolumeStateError(
+        `Nova accepted the attach of Cinder volume ${v.id} to this instance ${me} but shows no attachment for it`,
+      )
     const record = {
       volumeId: v.id,
-      attachmentId: a.attachment_id ?? a.id ?? v.id,
+      attachmentId,
       connectionInfo: { driver_volume_type: 'nova' },
       completed: false,
     }
