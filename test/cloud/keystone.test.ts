@@ -15,13 +15,14 @@ const session = (auth: AuthOptions, region = 'RegionOne', iface = 'public') =>
   cloudSession(auth, { region, interface: iface })
 
 describe('real Keystone v3', () => {
-  it('password auth as admin: token and Cinder/Manila endpoints from the catalog', async () => {
+  it('password auth as admin: token and Cinder, Manila and Nova endpoints from the catalog', async () => {
     const s = session(devcloudAuth('openrc'))
     const token = await s.token()
     assert.ok(token.value.length > 20)
     assert.ok(token.expiresAt > Date.now())
     assert.match(await s.endpoint('volumev3'), /^http:\/\/127\.0\.0\.1:8776\/v3\/[0-9a-f]{32}$/)
     assert.match(await s.endpoint('sharev2'), /^http:\/\/127\.0\.0\.1:8786\/v2\/[0-9a-f]{32}$/)
+    assert.equal(await s.endpoint('compute'), 'http://127.0.0.1:8774/v2.1')
     await s.endpoint('volumev3')
     assert.equal(s.authCount, 1, 'warm session: no further Keystone calls')
   })
@@ -52,8 +53,8 @@ describe('real Keystone v3', () => {
       /no public endpoint of "volumev3" in region "RegionTwo"/,
     )
     await assert.rejects(
-      session(devcloudAuth('openrc')).endpoint('compute'),
-      /no "compute" service/,
+      session(devcloudAuth('openrc')).endpoint('object-store'),
+      /no "object-store" service/,
     )
   })
 })
