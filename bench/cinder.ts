@@ -11,9 +11,9 @@ import { hostConnector } from '../src/connectors/connector.ts'
 import { CinderClient } from '../src/openstack/cinder.ts'
 import { LIST_FRESH_MS } from '../src/volumes/volume-service.ts'
 import { Daemon } from '../test/support/daemon.ts'
-import { cloudSession, devcloudAuth, uniqueName } from '../test/support/devcloud.ts'
+import { cloudSession, demoAuthConf, devcloudAuth, uniqueName } from '../test/support/devcloud.ts'
 import { faultProxy } from '../test/support/fault-proxy.ts'
-import { median, now, row } from './stats.ts'
+import { median, now, row, timed } from './stats.ts'
 
 const N = Number(process.env.BENCH_N ?? 8)
 const WAIT = { timeoutMs: 60_000 }
@@ -22,12 +22,6 @@ const dir = await mkdtemp('/var/lib/fuxi-test/bench-cinder-')
 const auth = devcloudAuth('openrc-demo')
 const api = new CinderClient(cloudSession(auth))
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: 'ignore' })
-const timed = async <T>(xs: number[], f: () => Promise<T> | T): Promise<T> => {
-  const t0 = now()
-  const r = await f()
-  xs.push(now() - t0)
-  return r
-}
 
 // ---- 1. by hand
 const hand = {
@@ -81,13 +75,7 @@ const fuxi = await Daemon.create(dir, {
     'volume_providers = cinder',
     `volume_from = ${volumeFrom}`,
     'log_level = warn',
-    '[cinder]',
-    `auth_url = ${auth.auth_url}`,
-    `username = ${auth.username}`,
-    `password = ${auth.password}`,
-    `project_name = ${auth.project_name}`,
-    'user_domain_name = Default',
-    'project_domain_name = Default',
+    ...demoAuthConf('cinder'),
     `endpoint_override = ${endpoint}`,
     '',
   ].join('\n'),

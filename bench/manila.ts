@@ -11,10 +11,10 @@ import { mkdirSync, rmSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import { ManilaClient } from '../src/openstack/manila.ts'
 import { Daemon } from '../test/support/daemon.ts'
-import { cloudSession, devcloudAuth, uniqueName } from '../test/support/devcloud.ts'
+import { cloudSession, demoAuthConf, devcloudAuth, uniqueName } from '../test/support/devcloud.ts'
 import { faultProxy } from '../test/support/fault-proxy.ts'
 import { STANDIN_PATH, STANDINS } from '../test/support/standins.ts'
-import { median, now, row } from './stats.ts'
+import { median, now, row, timed } from './stats.ts'
 
 const N = Number(process.env.BENCH_N ?? 8)
 const WAIT = { timeoutMs: 60_000 }
@@ -23,12 +23,6 @@ const dir = await mkdtemp('/var/lib/fuxi-test/bench-manila-')
 const auth = devcloudAuth('openrc-demo')
 const api = new ManilaClient(cloudSession(auth))
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: 'ignore' })
-const timed = async <T>(xs: number[], f: () => Promise<T> | T): Promise<T> => {
-  const t0 = now()
-  const r = await f()
-  xs.push(now() - t0)
-  return r
-}
 
 // ---- 1. by hand
 const hand = {
@@ -83,13 +77,7 @@ const fuxi = await Daemon.create(dir, {
     `volume_from = ${uniqueName('bench')}`,
     'my_ip = 127.0.0.1',
     'log_level = warn',
-    '[manila]',
-    `auth_url = ${auth.auth_url}`,
-    `username = ${auth.username}`,
-    `password = ${auth.password}`,
-    `project_name = ${auth.project_name}`,
-    'user_domain_name = Default',
-    'project_domain_name = Default',
+    ...demoAuthConf('manila'),
     `endpoint_override = ${endpoint}`,
     '',
   ].join('\n'),

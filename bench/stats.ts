@@ -13,3 +13,10 @@ export const row = (label: string, xs: number[], extra = '') =>
   console.log(
     `  ${label.padEnd(38)} median ${fmt(median(xs)).padStart(10)}   p90 ${fmt(pct(xs, 90)).padStart(10)}   (n=${xs.length})${extra}`,
   )
+/** Runs `f`, adding how long it took to `xs`. */
+export const timed = async <T>(xs: number[], f: () => Promise<T> | T): Promise<T> => {
+  const t0 = now()
+  const r = await f()
+  xs.push(now() - t0)
+  return r
+}

@@ -1,6 +1,6 @@
 import { type MetadataApi, ResourceMetadata, ServiceApi } from './service-api.ts'
 import type { Session } from './session.ts'
-import { waitForStatus } from './wait.ts'
+import { type WaitOptions, waitForStatus } from './wait.ts'
 
 /** Manila v2. The access rules API fuxi uses (list by share, rule metadata) needs 2.45. */
 export const MANILA_TARGET_VERSION = '2.65'
@@ -58,6 +58,26 @@ export const MANILA_SHARE_ERROR_STATES = [
   'shrinking_error',
   'shrinking_possible_data_loss_error',
 ] as const
+
+/** Waits for a share's status (shared by the client and the test fake). */
+export function waitForShareStatus(
+  get: (id: string) => Promise<ManilaShare | undefined>,
+  id: string,
+  want: readonly string[],
+  o: Pick<
+    WaitOptions<ManilaShare>,
+    'timeoutMs' | 'goneIsSuccess' | 'onProgress' | 'fault' | 'delays'
+  >,
+): Promise<ManilaShare | undefined> {
+  return waitForStatus({
+    what: `Manila share ${id}`,
+    poll: () => get(id),
+    status: (s) => s.status,
+    want,
+    errorStates: MANILA_SHARE_ERROR_STATES,
+    ...o,
+  })
+}
 
 export class ManilaClient {
   readonly api: ServiceApi
@@ -132,12 +152,7 @@ export class ManilaClient {
     want: readonly string[],
     o: { timeoutMs: number; goneIsSuccess?: boolean; onProgress?: (s: string) => void },
   ): Promise<ManilaShare | undefined> {
-    return waitForStatus({
-      what: `Manila share ${id}`,
-      poll: () => this.getShare(id),
-      status: (s) => s.status,
-      want,
-      errorStates: MANILA_SHARE_ERROR_STATES,
+    return waitForShareStatus((x) => this.getShare(x), id, want, {
       fault: () => this.lastUserMessage(id),
       ...o,
     })

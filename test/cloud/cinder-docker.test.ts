@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
 import { hostConnector } from '../../src/connectors/connector.ts'
 import { CinderClient, type CinderVolume } from '../../src/openstack/cinder.ts'
-import { cloudSession, devcloudAuth, uniqueName } from '../support/devcloud.ts'
+import { cloudSession, demoAuthConf, devcloudAuth, uniqueName } from '../support/devcloud.ts'
 import { useDockerEnv } from '../support/docker-env.ts'
 import { faultProxy } from '../support/fault-proxy.ts'
 
@@ -13,19 +13,11 @@ import { faultProxy } from '../support/fault-proxy.ts'
  * has its own volume_from, so suites running at once do not see each other's volumes.
  */
 function cinderConf(volumeFrom: string, more = ''): string {
-  const a = devcloudAuth('openrc-demo')
   return [
     'volume_providers = cinder',
     `volume_from = ${volumeFrom}`,
     'my_ip = 127.0.0.1',
-    '[cinder]',
-    `auth_url = ${a.auth_url}`,
-    `username = ${a.username}`,
-    `password = ${a.password}`,
-    `project_name = ${a.project_name}`,
-    'user_domain_name = Default',
-    'project_domain_name = Default',
-    'region_name = RegionOne',
+    ...demoAuthConf('cinder'),
     more,
   ].join('\n')
 }

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { parseMountInfo } from '../../src/host/mountinfo.ts'
 import { ManilaClient, type ManilaShare } from '../../src/openstack/manila.ts'
-import { cloudSession, devcloudAuth, uniqueName } from '../support/devcloud.ts'
+import { cloudSession, demoAuthConf, devcloudAuth, uniqueName } from '../support/devcloud.ts'
 import { useDockerEnv } from '../support/docker-env.ts'
 import { STANDIN_PATH } from '../support/standins.ts'
 
@@ -14,20 +14,12 @@ import { STANDIN_PATH } from '../support/standins.ts'
  * directory once the share's access rules allow this host.
  */
 function manilaConf(volumeFrom: string, providers = 'manila'): string {
-  const a = devcloudAuth('openrc-demo')
   return [
     `volume_providers = ${providers}`,
     `volume_from = ${volumeFrom}`,
     'my_ip = 127.0.0.1',
     ...(providers.includes('cinder') ? ['[cinder]', 'auth_section = manila'] : []),
-    '[manila]',
-    `auth_url = ${a.auth_url}`,
-    `username = ${a.username}`,
-    `password = ${a.password}`,
-    `project_name = ${a.project_name}`,
-    'user_domain_name = Default',
-    'project_domain_name = Default',
-    'region_name = RegionOne',
+    ...demoAuthConf('manila'),
   ].join('\n')
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { CinderClient } from '../../src/openstack/cinder.ts'
 import { NovaClient } from '../../src/openstack/nova.ts'
-import { cloudSession, devcloudAuth, uniqueName } from '../support/devcloud.ts'
+import { cloudSession, demoAuthConf, devcloudAuth, uniqueName } from '../support/devcloud.ts'
 import { useDockerEnv } from '../support/docker-env.ts'
 import { bootServer } from '../support/nova-server.ts'
 import { udevStandin } from '../support/udev-standin.ts'
@@ -26,18 +26,11 @@ describe('docker volumes through Nova (dev cloud Nova, fake virt driver)', () =>
   })
   const env = useDockerEnv(before, after, {
     extra: () => {
-      const a = devcloudAuth('openrc-demo')
       return [
         'volume_providers = cinder',
         `volume_from = ${volumeFrom}`,
         'my_ip = 127.0.0.1',
-        '[cinder]',
-        `auth_url = ${a.auth_url}`,
-        `username = ${a.username}`,
-        `password = ${a.password}`,
-        `project_name = ${a.project_name}`,
-        'user_domain_name = Default',
-        'project_domain_name = Default',
+        ...demoAuthConf('cinder'),
         'volume_connector = openstack',
         `instance_id = ${server?.id}`,
         '[nova]',

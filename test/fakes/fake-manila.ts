@@ -4,8 +4,8 @@ import {
   type AccessRule,
   type CreateShareRequest,
   type ExportLocation,
-  MANILA_SHARE_ERROR_STATES,
   type ManilaShare,
+  waitForShareStatus,
 } from '../../src/openstack/manila.ts'
 import type { MetadataApi } from '../../src/openstack/service-api.ts'
 import { waitForStatus } from '../../src/openstack/wait.ts'
@@ -115,15 +115,7 @@ export class FakeManila implements ManilaApi {
     want: readonly string[],
     o: { timeoutMs: number; goneIsSuccess?: boolean },
   ) {
-    return waitForStatus({
-      what: `Manila share ${id}`,
-      poll: () => this.getShare(id),
-      status: (s) => s.status,
-      want,
-      errorStates: MANILA_SHARE_ERROR_STATES,
-      delays: [1],
-      ...o,
-    })
+    return waitForShareStatus((x) => this.getShare(x), id, want, { delays: [1], ...o })
   }
 
   async exportLocations(id: string): Promise<ExportLocation[]> {

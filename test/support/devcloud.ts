@@ -85,3 +85,18 @@ export function cloudSession(
 
 /** A name no other run or test uses. */
 export const uniqueName = (what: string) => `fuxi-ct-${what}-${randomBytes(3).toString('hex')}`
+
+/** fuxi.conf lines giving a section the non-admin user's Keystone credentials. */
+export function demoAuthConf(section: 'cinder' | 'manila'): string[] {
+  const a = devcloudAuth('openrc-demo')
+  return [
+    `[${section}]`,
+    `auth_url = ${a.auth_url}`,
+    `username = ${a.username}`,
+    `password = ${a.password}`,
+    `project_name = ${a.project_name}`,
+    'user_domain_name = Default',
+    'project_domain_name = Default',
+    'region_name = RegionOne',
+  ]
+}
