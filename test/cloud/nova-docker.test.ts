@@ -108,4 +108,23 @@ describe('docker volumes through Nova (dev cloud Nova, fake virt driver)', () =>
     }
     await e.dockerd.ok(['volume', 'rm', 'held'])
   })
+
+  it('fuxi killed mid-mount, restarted: the Nova attachment is released, then the volume works', async () => {
+    const e = env()
+    await e.createVolume('crashy')
+    const [v] = await cinder.listVolumes({ name: 'crashy', metadata: { volume_from: volumeFrom } })
+    assert.ok(v)
+    await e.fuxi.stop()
+    await e.fuxi.start({ FUXI_TEST_CRASH_AT: 'mount:formatting' })
+    const r = await e.runOnce('crashy', 'true')
+    assert.notEqual(r.code, 0, 'the container cannot start while fuxi dies')
+    await e.fuxi.exited()
+    await e.fuxi.start()
+    const after = await cinder.getVolume(v.id)
+    assert.equal(after?.status, 'available', 'the reconciler detached it through Nova')
+    assert.equal(await nova.getVolumeAttachment(server?.id as string, v.id), undefined)
+    const w = await e.runOnce('crashy', 'sh', '-c', 'echo ok > /data/x && cat /data/x')
+    assert.equal(w.stdout.trim(), 'ok', w.stderr)
+    await e.dockerd.ok(['volume', 'rm', 'crashy'])
+  })
 })
