@@ -179,6 +179,13 @@ access_to_for_cert = client
     )
   })
 
+  it("loads the README's fuxi.conf examples as they are written", async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8')
+    const blocks = [...readme.matchAll(/```ini\n([\s\S]*?)```/g)].map((m) => m[1] as string)
+    assert.ok(blocks.length >= 2, 'the README has its Cinder and Manila examples')
+    for (const text of blocks) assert.ok(parseConfig(text, 'README.md'))
+  })
+
   it('reports an unreadable line', () => {
     assert.match(problems('[DEFAULT]\nthis is not ini\n').join(), /fuxi.conf:2: cannot read/)
   })
