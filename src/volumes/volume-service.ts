@@ -236,7 +236,18 @@ export class VolumeService {
   async lookup(rawName: unknown): Promise<VolumeView | undefined> {
     const name = validateVolumeName(rawName)
     const known = this.#records.get(name)
-    if (known) return this.#view(known)
+    if (known) {
+      // A cloud volume fuxi has not looked at since it started: look now, for Status (and the
+      // Mount that usually follows reuses what it saw). The cloud being down still answers.
+      const p = this.#providers.get(known.provider)
+      if (p?.scope === 'global' && !Object.keys(p.describe(name)).length)
+        await p
+          .get(name)
+          .catch((err: unknown) =>
+            this.#log('get', name, p.name).warn({ err }, 'cloud details not available'),
+          )
+      return this.#view(known)
+    }
     const rec = await this.#d.locks.withLock(name, () => this.#adopt(name))
     return rec && this.#view(rec)
   }

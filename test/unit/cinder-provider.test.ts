@@ -432,6 +432,35 @@ describe('cloud volumes fuxi has not seen yet', () => {
   })
 })
 
+describe("Get's Status after a restart", () => {
+  it('looks at the cloud once for a volume the journal knows, and still answers when it is down', async (t) => {
+    const host = new FakeHost()
+    const m = await make(t, host)
+    const dir = await tmpDir(t)
+    const first = await buildApp(t, { host, dir, providers: () => [m.provider] })
+    await first.app.volumes.create('db', { size: '1' })
+    await first.app.close()
+    // A new daemon on the same state: the journal knows "db", the new provider knows nothing yet.
+    const fresh = await make(t, host)
+    for (const [id, v] of m.cinder.volumes) fresh.cinder.volumes.set(id, v)
+    const { app } = await buildApp(t, { host, dir, providers: () => [fresh.provider] })
+    const view = await app.volumes.lookup('db')
+    assert.equal(view?.status.cinder_status, 'available')
+    assert.match(String(view?.status.volume_id), /^[0-9a-f-]{36}$/)
+    const lists = fresh.cinder.calls.filter((c) => c.startsWith('list')).length
+    await app.volumes.lookup('db')
+    assert.equal(fresh.cinder.calls.filter((c) => c.startsWith('list')).length, lists, 'once')
+
+    const down = await make(t, host)
+    const broken = {
+      ...down.provider,
+      get: () => Promise.reject(new Error('connect ECONNREFUSED')),
+    }
+    const third = await buildApp(t, { host, dir, providers: () => [broken] })
+    assert.equal((await third.app.volumes.lookup('db'))?.name, 'db', 'answered from the journal')
+  })
+})
+
 describe('an unreachable cloud at start', () => {
   it('does not stop the reconcile (or the daemon): those volumes wait for the next one', async (t) => {
     const host = new FakeHost()
