@@ -260,8 +260,10 @@ if [ ! -f "$MA/types-done" ]; then
   )
   touch "$MA/types-done"
 fi
-# The scheduler knows the backend once manila-share has reported its pool (periodic_interval).
-wait_for "the Manila pool" 60 sh -c ". '$DC/openrc' && manila pool-list --columns name | grep -q devcloud@dir"
+# Ready when the scheduler can place a share (fuxi_devcloud/manila_ready.py says why not pool-list).
+log "waiting until Manila can place a share"
+(. "$DC/openrc" && env PYTHONPATH="$here" $PY -m fuxi_devcloud.manila_ready 150) ||
+  { log "timed out waiting for Manila to place a share"; exit 1; }
 log "Manila is up on http://127.0.0.1:8786/v2"
 
 # ---- Nova and Placement (scripts/devcloud/nova.sh)
