@@ -1,6 +1,6 @@
 import { type MetadataApi, ResourceMetadata, ServiceApi } from './service-api.ts'
 import type { Session } from './session.ts'
-import { type WaitOptions, waitForStatus } from './wait.ts'
+import { resourceWait, waitForStatus } from './wait.ts'
 
 /** Cinder v3. Attachments need 3.27, completing one 3.44, the attach mode 3.54. */
 export const CINDER_TARGET_VERSION = '3.54'
@@ -100,24 +100,10 @@ export const CINDER_VOLUME_ERROR_STATES = [
 ] as const
 
 /** Waits for a volume read with `get` to reach one of `want`; Cinder's error states end it early. */
-export function waitForVolumeStatus(
-  get: (id: string) => Promise<CinderVolume | undefined>,
-  id: string,
-  want: readonly string[],
-  o: Pick<
-    WaitOptions<CinderVolume>,
-    'timeoutMs' | 'goneIsSuccess' | 'onProgress' | 'fault' | 'delays'
-  >,
-): Promise<CinderVolume | undefined> {
-  return waitForStatus({
-    what: `Cinder volume ${id}`,
-    poll: () => get(id),
-    status: (v) => v.status,
-    want,
-    errorStates: CINDER_VOLUME_ERROR_STATES,
-    ...o,
-  })
-}
+export const waitForVolumeStatus = resourceWait<CinderVolume>(
+  'Cinder volume',
+  CINDER_VOLUME_ERROR_STATES,
+)
 
 export class CinderClient {
   readonly api: ServiceApi

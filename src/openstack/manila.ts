@@ -1,6 +1,6 @@
 import { type MetadataApi, ResourceMetadata, ServiceApi } from './service-api.ts'
 import type { Session } from './session.ts'
-import { type WaitOptions, waitForStatus } from './wait.ts'
+import { resourceWait, type WaitOptions, waitForStatus } from './wait.ts'
 
 /** Manila v2. The access rules API fuxi uses (list by share, rule metadata) needs 2.45. */
 export const MANILA_TARGET_VERSION = '2.65'
@@ -59,24 +59,36 @@ export const MANILA_SHARE_ERROR_STATES = [
   'shrinking_possible_data_loss_error',
 ] as const
 
-/** Waits for a share's status (shared by the client and the test fake). */
-export function waitForShareStatus(
-  get: (id: string) => Promise<ManilaShare | undefined>,
-  id: string,
+/** Waits for a share read with `get` to reach one of `want`; Manila's error states end it early. */
+export const waitForShareStatus = resourceWait<ManilaShare>(
+  'Manila share',
+  MANILA_SHARE_ERROR_STATES,
+)
+
+/** Waits for an access rule (found in `list`) to reach one of `want`; `error` ends it early. */
+export function waitForAccessRuleState(
+  list: (shareId: string) => Promise<AccessRule[]>,
+  shareId: string,
+  accessId: string,
   want: readonly string[],
-  o: Pick<
-    WaitOptions<ManilaShare>,
-    'timeoutMs' | 'goneIsSuccess' | 'onProgress' | 'fault' | 'delays'
-  >,
-): Promise<ManilaShare | undefined> {
+  o: Pick<WaitOptions<AccessRule>, 'timeoutMs' | 'goneIsSuccess' | 'fault' | 'delays'>,
+): Promise<AccessRule | undefined> {
   return waitForStatus({
-    what: `Manila share ${id}`,
-    poll: () => get(id),
-    status: (s) => s.status,
+    what: `access rule ${accessId} of Manila share ${shareId}`,
+    poll: async () => (await list(shareId)).find((r) => r.id === accessId),
+    status: (r) => r.state,
     want,
-    errorStates: MANILA_SHARE_ERROR_STATES,
+    errorStates: ['error'],
     ...o,
   })
+}
+
+/** The body of allow_access (2.45+: with metadata). */
+export interface AllowAccessRequest {
+  access_type: string
+  access_to: string
+  access_level?: 'rw' | 'ro'
+  metadata?: Record<string, string>
 }
 
 export class ManilaClient {
@@ -167,15 +179,7 @@ export class ManilaClient {
   }
 
   // ---- access rules (2.45+)
-  async allowAccess(
-    shareId: string,
-    r: {
-      access_type: string
-      access_to: string
-      access_level?: 'rw' | 'ro'
-      metadata?: Record<string, string>
-    },
-  ): Promise<AccessRule> {
+  async allowAccess(shareId: string, r: AllowAccessRequest): Promise<AccessRule> {
     const res = await this.api.call({
       method: 'POST',
       path: `/shares/${enc(shareId)}/action`,
@@ -231,12 +235,7 @@ export class ManilaClient {
     want: readonly string[],
     o: { timeoutMs: number; goneIsSuccess?: boolean },
   ): Promise<AccessRule | undefined> {
-    return waitForStatus({
-      what: `access rule ${accessId} of Manila share ${shareId}`,
-      poll: async () => (await this.listAccessRules(shareId)).find((r) => r.id === accessId),
-      status: (r) => r.state,
-      want,
-      errorStates: ['error'],
+    return waitForAccessRuleState((id) => this.listAccessRules(id), shareId, accessId, want, {
       fault: () => this.lastUserMessage(shareId),
       ...o,
     })

@@ -71,3 +71,33 @@ export async function waitForStatus<T>(o: WaitOptions<T>): Promise<T | undefined
     await sleep(Math.min(delay, Math.max(0, timeoutMs - elapsed)))
   }
 }
+
+/** Options a caller of a resource wait may set (the rest comes from the resource kind). */
+export type ResourceWaitOptions<T> = Pick<
+  WaitOptions<T>,
+  'timeoutMs' | 'goneIsSuccess' | 'onProgress' | 'fault' | 'delays'
+>
+
+/**
+ * A wait for one kind of resource read with `get` ("Cinder volume", its error states): shared by
+ * a client and the test fake of it, so both end a wait the same way.
+ */
+export function resourceWait<T extends { status: string }>(
+  kind: string,
+  errorStates: readonly string[],
+) {
+  return (
+    get: (id: string) => Promise<T | undefined>,
+    id: string,
+    want: readonly string[],
+    o: ResourceWaitOptions<T>,
+  ): Promise<T | undefined> =>
+    waitForStatus({
+      what: `${kind} ${id}`,
+      poll: () => get(id),
+      status: (r) => r.status,
+      want,
+      errorStates,
+      ...o,
+    })
+}

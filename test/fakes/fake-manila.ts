@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto'
 import { OpenStackHttpError } from '../../src/errors.ts'
 import {
   type AccessRule,
+  type AllowAccessRequest,
   type CreateShareRequest,
   type ExportLocation,
   type ManilaShare,
+  waitForAccessRuleState,
   waitForShareStatus,
 } from '../../src/openstack/manila.ts'
 import type { MetadataApi } from '../../src/openstack/service-api.ts'
-import { waitForStatus } from '../../src/openstack/wait.ts'
 import type { ManilaApi } from '../../src/providers/manila/manila-provider.ts'
 
 type Failable = 'createShare' | 'allowAccess' | 'denyAccess' | 'deleteShare'
@@ -131,15 +132,7 @@ export class FakeManila implements ManilaApi {
     ]
   }
 
-  async allowAccess(
-    shareId: string,
-    r: {
-      access_type: string
-      access_to: string
-      access_level?: 'rw' | 'ro'
-      metadata?: Record<string, string>
-    },
-  ): Promise<AccessRule> {
+  async allowAccess(shareId: string, r: AllowAccessRequest): Promise<AccessRule> {
     this.calls.push(`allow ${r.access_type}:${r.access_to}`)
     this.#fail('allowAccess', 'POST')
     if (!this.shares.has(shareId)) this.#error('action', 'POST', 404, 'Share could not be found')
@@ -187,18 +180,13 @@ export class FakeManila implements ManilaApi {
     return out
   }
 
-  async waitForAccessRule(
+  waitForAccessRule(
     shareId: string,
     accessId: string,
     want: readonly string[],
     o: { timeoutMs: number; goneIsSuccess?: boolean },
   ) {
-    return waitForStatus({
-      what: `access rule ${accessId}`,
-      poll: async () => (await this.listAccessRules(shareId)).find((r) => r.id === accessId),
-      status: (r) => r.state,
-      want,
-      errorStates: ['error'],
+    return waitForAccessRuleState((id) => this.listAccessRules(id), shareId, accessId, want, {
       delays: [1],
       ...o,
     })
