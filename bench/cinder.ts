@@ -13,6 +13,7 @@ import { LIST_FRESH_MS } from '../src/volumes/volume-service.ts'
 import { Daemon } from '../test/support/daemon.ts'
 import { cloudSession, demoAuthConf, devcloudAuth, uniqueName } from '../test/support/devcloud.ts'
 import { faultProxy } from '../test/support/fault-proxy.ts'
+import { lifecycles, report } from './lifecycle.ts'
 import { median, now, row, timed } from './stats.ts'
 
 const N = Number(process.env.BENCH_N ?? 8)
@@ -80,37 +81,19 @@ const fuxi = await Daemon.create(dir, {
     '',
   ].join('\n'),
 })
-const steps = ['Create', 'Mount', 'Unmount', 'Remove'] as const
-const by = Object.fromEntries(
-  steps.map((s) => [
-    s,
-    { ms: [] as number[], calls: [] as number[], polls: [] as number[], cinderMs: [] as number[] },
-  ]),
-)
+let by: Awaited<ReturnType<typeof lifecycles>> | undefined
 try {
   await fuxi.start()
-  for (let i = 0; i < N; i++) {
-    const name = `b${i}`
-    for (const step of steps) {
-      const from = proxy.log.length
-      const t0 = now()
-      const r = await fuxi.call(`VolumeDriver.${step}`, {
-        Name: name,
-        ID: 'bench',
-        Opts: { size: '1' },
-      })
-      const ms = now() - t0
-      if (r.Err) throw new Error(`${step}: ${r.Err}`)
-      const entries = proxy.log.slice(from)
-      const isPoll = (u: string) => /\/volumes\/[0-9a-f-]{36}$/.test(u.split('?')[0] ?? '')
-      const st = by[step]
-      if (!st) continue
-      st.ms.push(ms)
-      st.calls.push(entries.filter((e) => !(e.method === 'GET' && isPoll(e.url))).length)
-      st.polls.push(entries.filter((e) => e.method === 'GET' && isPoll(e.url)).length)
-      st.cinderMs.push(entries.reduce((a, e) => a + (e.ms ?? 0), 0))
-    }
-  }
+  // Polls: volume reads while waiting.
+  by = await lifecycles(
+    fuxi,
+    proxy.log,
+    N,
+    (entries) =>
+      entries.filter(
+        (e) => e.method === 'GET' && /\/volumes\/[0-9a-f-]{36}$/.test(e.url.split('?')[0] ?? ''),
+      ).length,
+  )
   // ---- 3. docker volume ls with 200 volumes: fuxi's List (one paginated Cinder list)
   const M = Number(process.env.BENCH_LS_N ?? 200)
   const ids: string[] = []
@@ -147,26 +130,14 @@ try {
   await proxy.close()
   rmSync(dir, { recursive: true, force: true })
 }
-console.log(`\nThe same through fuxi's plugin socket (${N} rounds)`)
-let calls = 0
-let total = 0
-for (const step of steps) {
-  const st = by[step]
-  if (!st) continue
-  calls += median(st.calls)
-  total += median(st.ms)
-  row(
-    step,
-    st.ms,
-    `   calls ${median(st.calls)} (+${median(st.polls)} polls), in Cinder ${median(st.cinderMs).toFixed(0)} ms`,
-  )
-}
-const handTotal = median(hand.total)
+if (!by) throw new Error('no figures')
 const kernel = median(hand.mkfs) + median(hand.mount) + median(hand.umount)
-const cinderTotal = steps.reduce((a, s) => a + median(by[s]?.cinderMs ?? []), 0)
+const { total, service: cinderTotal } = report(by, {
+  rounds: N,
+  service: 'Cinder',
+  handMs: median(hand.total),
+  handCalls: 6,
+})
 console.log(
-  `  lifecycle: ${total.toFixed(0)} ms vs ${handTotal.toFixed(0)} ms by hand (${(total / handTotal).toFixed(2)}x); ${calls} non-poll OpenStack calls (by hand: 6)`,
-)
-console.log(
-  `  split: Cinder ${cinderTotal.toFixed(0)} ms, kernel ≈ ${kernel.toFixed(0)} ms (by-hand mkfs+mount+umount), fuxi ≈ ${(total - cinderTotal - kernel).toFixed(0)} ms`,
+  `  split: Cinder ${cinderTotal.toFixed(0)} ms, kernel ≈ ${kernel.toFixed(0)} ms (by-hand mkfs+mount+umount), fuxi and the sleeps between polls ≈ ${(total - cinderTotal - kernel).toFixed(0)} ms`,
 )

@@ -14,6 +14,7 @@ import { Daemon } from '../test/support/daemon.ts'
 import { cloudSession, demoAuthConf, devcloudAuth, uniqueName } from '../test/support/devcloud.ts'
 import { faultProxy } from '../test/support/fault-proxy.ts'
 import { STANDIN_PATH, STANDINS } from '../test/support/standins.ts'
+import { lifecycles, report } from './lifecycle.ts'
 import { median, now, row, timed } from './stats.ts'
 
 const N = Number(process.env.BENCH_N ?? 8)
@@ -83,70 +84,29 @@ const fuxi = await Daemon.create(dir, {
   ].join('\n'),
 })
 fuxi.env = { PATH: STANDIN_PATH }
-const steps = ['Create', 'Mount', 'Unmount', 'Remove'] as const
-const by = Object.fromEntries(
-  steps.map((s) => [
-    s,
-    { ms: [] as number[], calls: [] as number[], polls: [] as number[], manilaMs: [] as number[] },
-  ]),
-)
+let by: Awaited<ReturnType<typeof lifecycles>> | undefined
 try {
   await fuxi.start()
-  for (let i = 0; i < N; i++) {
-    const name = `b${i}`
-    for (const step of steps) {
-      const from = proxy.log.length
-      const t0 = now()
-      const r = await fuxi.call(`VolumeDriver.${step}`, {
-        Name: name,
-        ID: 'bench',
-        Opts: { size: '1' },
-      })
-      const ms = now() - t0
-      if (r.Err) throw new Error(`${step}: ${r.Err}`)
-      const entries = proxy.log.slice(from)
-      // Polls: share reads while waiting, and every rules listing after a step's first one.
-      const path = (u: string) => u.split('?')[0] ?? ''
-      const rules = entries.filter(
-        (e) => e.method === 'GET' && path(e.url).endsWith('/share-access-rules'),
-      )
-      const sharePolls = entries.filter(
-        (e) => e.method === 'GET' && /\/shares\/[0-9a-f-]{36}$/.test(path(e.url)),
-      )
-      const polls = sharePolls.length + Math.max(0, rules.length - 1)
-      const st = by[step]
-      if (!st) continue
-      st.ms.push(ms)
-      st.polls.push(polls)
-      st.calls.push(entries.length - polls)
-      st.manilaMs.push(entries.reduce((a, e) => a + (e.ms ?? 0), 0))
-    }
-  }
+  // Polls: share reads while waiting, and every rules listing after a step's first one.
+  by = await lifecycles(fuxi, proxy.log, N, (entries) => {
+    const path = (u: string) => u.split('?')[0] ?? ''
+    const get = entries.filter((e) => e.method === 'GET').map((e) => path(e.url))
+    const rules = get.filter((u) => u.endsWith('/share-access-rules')).length
+    return get.filter((u) => /\/shares\/[0-9a-f-]{36}$/.test(u)).length + Math.max(0, rules - 1)
+  })
 } finally {
   await fuxi.stop()
   await proxy.close()
   rmSync(dir, { recursive: true, force: true })
 }
-console.log(`\nThe same through fuxi's plugin socket (${N} rounds)`)
-let calls = 0
-let total = 0
-for (const step of steps) {
-  const st = by[step]
-  if (!st) continue
-  calls += median(st.calls)
-  total += median(st.ms)
-  row(
-    step,
-    st.ms,
-    `   calls ${median(st.calls)} (+${median(st.polls)} polls), in Manila ${median(st.manilaMs).toFixed(0)} ms`,
-  )
-}
-const handTotal = median(hand.total)
+if (!by) throw new Error('no figures')
 const kernel = median(hand.mount) + median(hand.umount)
-const manilaTotal = steps.reduce((a, s) => a + median(by[s]?.manilaMs ?? []), 0)
-console.log(
-  `  lifecycle: ${total.toFixed(0)} ms vs ${handTotal.toFixed(0)} ms by hand (${(total / handTotal).toFixed(2)}x, target ≤ 1.25x); ${calls} non-poll Manila calls (by hand: 5)`,
-)
+const { total, service: manilaTotal } = report(by, {
+  rounds: N,
+  service: 'Manila',
+  handMs: median(hand.total),
+  handCalls: 5,
+})
 console.log(
   `  split: Manila ${manilaTotal.toFixed(0)} ms, mount+umount ≈ ${kernel.toFixed(0)} ms (stand-in), fuxi and the sleeps between polls ≈ ${(total - manilaTotal - kernel).toFixed(0)} ms`,
 )
