@@ -23,9 +23,6 @@ if [ -n "$missing" ]; then
   [ "$created_policy" = 1 ] && rm -f "$policy"
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "installing npm dependencies"
-  # Not `npm ci`: the lock file cannot list biome's optional binaries for other platforms (the
-  # registry has no such packages), which `npm ci` reports as out of sync. `npm install` still
-  # installs exactly the locked versions.
-  npm install --no-audit --no-fund --loglevel=error
+  echo "installing npm dependencies (npm ci: exactly the locked versions)"
+  npm ci --no-audit --no-fund --loglevel=error
 fi

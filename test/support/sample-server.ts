@@ -10,8 +10,60 @@ export interface Sample {
 
 const SAMPLES = new URL('../fixtures/openstack-samples/', import.meta.url)
 
-export function loadSample(name: string): Sample {
-  return JSON.parse(readFileSync(new URL(`${name}.json`, SAMPLES), 'utf8')) as Sample
+/**
+ * A sample as if it had been recorded just now by the test's own clock: every moment in it
+ * (`issued_at`, `expires_at`, `created_at`, …) moves by the same amount, so a token keeps its
+ * lifetime and a volume its age, and no test passes or fails by today's date.
+ */
+export function loadSample(name: string, now = Date.now()): Sample {
+  const sample = JSON.parse(readFileSync(new URL(`${name}.json`, SAMPLES), 'utf8')) as Sample
+  return shiftToNow(sample, now)
+}
+
+/** Keys whose values are moments of the recording (the version documents' `updated` is not). */
+const MOMENT_KEYS = new Set([
+  'issued_at',
+  'expires_at',
+  'created_at',
+  'updated_at',
+  'attached_at',
+  'detached_at',
+  'timestamp',
+])
+const MOMENT = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z?)$/
+
+function visitMoments(value: unknown, visit: (holder: Record<string, unknown>, key: string) => void) {
+  if (Array.isArray(value)) for (const v of value) visitMoments(v, visit)
+  else if (value && typeof value === 'object') {
+    const holder = value as Record<string, unknown>
+    for (const [k, v] of Object.entries(holder)) {
+      if (MOMENT_KEYS.has(k) && typeof v === 'string' && MOMENT.test(v)) visit(holder, k)
+      else visitMoments(v, visit)
+    }
+  }
+}
+
+const parseMoment = (text: string) => Date.parse(text.endsWith('Z') ? text : `${text}Z`)
+
+/** Moves every moment so that the latest one that is not an expiry is `now`; keeps each format. */
+export function shiftToNow(sample: Sample, now: number): Sample {
+  let recordedAt = Number.NEGATIVE_INFINITY
+  const parts = [sample.request.json, sample.response.json]
+  for (const part of parts)
+    visitMoments(part, (holder, key) => {
+      if (key !== 'expires_at') recordedAt = Math.max(recordedAt, parseMoment(holder[key] as string))
+    })
+  if (!Number.isFinite(recordedAt)) return sample
+  const delta = now - recordedAt
+  for (const part of parts)
+    visitMoments(part, (holder, key) => {
+      const text = holder[key] as string
+      const [, , fraction = '', zone = ''] = MOMENT.exec(text) ?? []
+      const moved = new Date(parseMoment(text) + delta).toISOString() // …T12:34:56.789Z
+      const digits = fraction ? `.${moved.slice(20, 23).padEnd(fraction.length - 1, '0').slice(0, fraction.length - 1)}` : ''
+      holder[key] = `${moved.slice(0, 19)}${digits}${zone}`
+    })
+  return sample
 }
 
 export interface SeenRequest {

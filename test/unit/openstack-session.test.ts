@@ -96,12 +96,14 @@ describe('keystone v3 auth', () => {
   })
 
   it('reads the token, expiry and catalog from the recorded answer', () => {
+    // Replayed as if issued at a fixed moment: the recorded token lives 24 hours.
+    const sample = loadSample('keystone-01-auth-tokens-password', Date.parse('2031-05-06T07:08:09Z'))
     const headers = Object.fromEntries(
-      Object.entries(tokenSample.response.headers).map(([k, v]) => [k.toLowerCase(), v]),
+      Object.entries(sample.response.headers).map(([k, v]) => [k.toLowerCase(), v]),
     )
-    const token = parseTokenResponse(headers, tokenSample.response.json)
+    const token = parseTokenResponse(headers, sample.response.json)
     assert.equal(token.value, '<token>')
-    assert.equal(new Date(token.expiresAt).toISOString(), '2026-11-23T18:36:41.000Z')
+    assert.equal(new Date(token.expiresAt).toISOString(), '2031-05-07T07:08:09.000Z')
     assert.deepEqual(findEndpoint(token.catalog, 'volumev3', 'RegionOne', 'internal'), {
       url: 'http://127.0.0.1:8776/v3/977104bd9c5b4165b68475897fb45cfe',
     })
@@ -149,7 +151,7 @@ describe('keystone session', () => {
     const srv = await sampleServer(t, (req, res) => {
       if (req.url === '/v3/auth/tokens') {
         issued++
-        const s = structuredClone(tokenSample)
+        const s = loadSample('keystone-01-auth-tokens-password')
         s.response.headers['X-Subject-Token'] = `tok-${issued}`
         if (opts.expiresInMs !== undefined)
           (s.response.json as { token: { expires_at: string } }).token.expires_at = new Date(
