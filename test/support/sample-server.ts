@@ -32,7 +32,10 @@ const MOMENT_KEYS = new Set([
 ])
 const MOMENT = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z?)$/
 
-function visitMoments(value: unknown, visit: (holder: Record<string, unknown>, key: string) => void) {
+function visitMoments(
+  value: unknown,
+  visit: (holder: Record<string, unknown>, key: string) => void,
+) {
   if (Array.isArray(value)) for (const v of value) visitMoments(v, visit)
   else if (value && typeof value === 'object') {
     const holder = value as Record<string, unknown>
@@ -51,7 +54,8 @@ export function shiftToNow(sample: Sample, now: number): Sample {
   const parts = [sample.request.json, sample.response.json]
   for (const part of parts)
     visitMoments(part, (holder, key) => {
-      if (key !== 'expires_at') recordedAt = Math.max(recordedAt, parseMoment(holder[key] as string))
+      if (key !== 'expires_at')
+        recordedAt = Math.max(recordedAt, parseMoment(holder[key] as string))
     })
   if (!Number.isFinite(recordedAt)) return sample
   const delta = now - recordedAt
@@ -60,7 +64,12 @@ export function shiftToNow(sample: Sample, now: number): Sample {
       const text = holder[key] as string
       const [, , fraction = '', zone = ''] = MOMENT.exec(text) ?? []
       const moved = new Date(parseMoment(text) + delta).toISOString() // …T12:34:56.789Z
-      const digits = fraction ? `.${moved.slice(20, 23).padEnd(fraction.length - 1, '0').slice(0, fraction.length - 1)}` : ''
+      const digits = fraction
+        ? `.${moved
+            .slice(20, 23)
+            .padEnd(fraction.length - 1, '0')
+            .slice(0, fraction.length - 1)}`
+        : ''
       holder[key] = `${moved.slice(0, 19)}${digits}${zone}`
     })
   return sample

@@ -97,7 +97,10 @@ describe('keystone v3 auth', () => {
 
   it('reads the token, expiry and catalog from the recorded answer', () => {
     // Replayed as if issued at a fixed moment: the recorded token lives 24 hours.
-    const sample = loadSample('keystone-01-auth-tokens-password', Date.parse('2031-05-06T07:08:09Z'))
+    const sample = loadSample(
+      'keystone-01-auth-tokens-password',
+      Date.parse('2031-05-06T07:08:09Z'),
+    )
     const headers = Object.fromEntries(
       Object.entries(sample.response.headers).map(([k, v]) => [k.toLowerCase(), v]),
     )

@@ -3,7 +3,6 @@ import { BUDGET_MS, withDeadline } from '../../deadline.ts'
 import {
   InvalidRequestError,
   OpenStackHttpError,
-  VolumeExistsError,
   VolumeInUseError,
   VolumeNotFoundError,
   VolumeStateError,

@@ -1,8 +1,6 @@
 import { BUDGET_MS, withDeadline } from '../../deadline.ts'
 import {
-  InvalidRequestError,
   OpenStackHttpError,
-  VolumeExistsError,
   VolumeInUseError,
   VolumeNotFoundError,
   VolumeStateError,
@@ -16,7 +14,7 @@ import type {
   ManilaShare,
 } from '../../openstack/manila.ts'
 import { removeMountpoint } from '../../volumes/filesystem.ts'
-import type { BackendVolume, OpContext, VolumeProvider } from '../../volumes/provider.ts'
+import type { BackendVolume, VolumeProvider } from '../../volumes/provider.ts'
 import {
   cloudNames,
   cloudTime,
