@@ -45,7 +45,9 @@ for (let i = 0; i < N; i++) {
   })
   const id = v?.id ?? ''
   const att = await timed(hand.attach, async () => {
-    const a = await api.createAttachment(id, { connector: hostConnector('127.0.0.1') })
+    const a = await api.createAttachment(id, {
+      connector: hostConnector('bench-host', '127.0.0.1'),
+    })
     await api.completeAttachment(a.id)
     return a
   })

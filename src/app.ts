@@ -5,6 +5,7 @@ import type { FuxiConfig } from './config/schema.ts'
 import { createDockerEngine, type DockerEngine } from './docker/engine.ts'
 import { createExec, type Exec } from './host/exec.ts'
 import type { Host } from './host/host.ts'
+import { hostIdentity } from './host/host-id.ts'
 import { createLinuxHost } from './host/linux-host.ts'
 import { createLocks } from './host/locks.ts'
 import { acquirePidFile } from './host/pidfile.ts'
@@ -25,11 +26,13 @@ export interface AppOverrides {
   docker?: DockerEngine
   fault?: FaultHook
   /** Providers built by the caller (tests), instead of from the config. */
-  providers?: (host: Host) => VolumeProvider[]
+  providers?: (host: Host, hostId: string) => VolumeProvider[]
 }
 
 export interface App {
   readonly server: FastifyInstance
+  /** This host's identity in the cloud ([DEFAULT] host_id, or made once). */
+  readonly hostId: string
   readonly volumes: VolumeService
   reconcile(): Promise<ReconcileAction[]>
   /** Listen on the configured socket (and TCP when enabled). */
@@ -52,10 +55,11 @@ export async function createApp(
   if (stale) log.info({ stale }, 'removed volume locks left by a previous daemon')
   const exec = o.exec ?? createExec()
   const host = o.host ?? createLinuxHost(exec)
+  const hostId = await hostIdentity({ stateDir: d.state_dir, configured: d.host_id, log })
   const docker = o.docker ?? createDockerEngine(d.docker_socket)
 
   const providers: VolumeProvider[] =
-    o.providers?.(host) ??
+    o.providers?.(host, hostId) ??
     (await Promise.all(
       d.volume_providers.map(async (name): Promise<VolumeProvider> => {
         switch (name) {
@@ -72,9 +76,19 @@ export async function createApp(
               { host, log: log.child({ provider: 'local' }) },
             )
           case 'cinder':
-            return cinderProviderFromConfig(config, exec, host, log.child({ provider: 'cinder' }))
+            return cinderProviderFromConfig(config, {
+              exec,
+              host,
+              hostId,
+              log: log.child({ provider: 'cinder' }),
+            })
           case 'manila':
-            return manilaProviderFromConfig(config, exec, host, log.child({ provider: 'manila' }))
+            return manilaProviderFromConfig(config, {
+              exec,
+              host,
+              hostId,
+              log: log.child({ provider: 'manila' }),
+            })
           default:
             throw new Error(`provider ${name} is not available in this build`)
         }
@@ -86,6 +100,7 @@ export async function createApp(
     journal: createJournal(join(d.state_dir, 'volumes'), log),
     locks,
     bootId: await host.bootId(),
+    hostId,
     volumeDir: d.volume_dir,
     log,
     fault: o.fault,
@@ -101,6 +116,7 @@ export async function createApp(
 
   return {
     server,
+    hostId,
     volumes,
     reconcile: runReconcile,
     async listen() {

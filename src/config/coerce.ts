@@ -10,6 +10,8 @@ export function coerce(kind: OptionKind, raw: string): Coerced {
   const v = raw.trim()
   switch (kind.type) {
     case 'string':
+      if (v && kind.pattern && !kind.pattern.re.test(v))
+        return { ok: false, problem: `"${v}" is not valid: ${kind.pattern.hint}` }
       return { ok: true, value: v }
     case 'path':
       return v.startsWith('/') && !v.split('/').includes('..')

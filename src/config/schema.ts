@@ -4,7 +4,7 @@
  * This table drives parsing, validation (through convict), and `etc/fuxi.conf.sample`.
  */
 export type OptionKind =
-  | { type: 'string'; secret?: boolean }
+  | { type: 'string'; secret?: boolean; pattern?: { re: RegExp; hint: string } }
   | { type: 'path' }
   | { type: 'bool' }
   | { type: 'int'; min: number; max: number }
@@ -139,6 +139,17 @@ export const SCHEMA = {
     my_ip: str(
       "This host's IP address: the initiator address for Cinder and the client address for Manila access rules.",
     ),
+    host_id: {
+      kind: {
+        type: 'string',
+        pattern: {
+          re: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
+          hint: 'use 1 to 63 letters, digits, _ . - starting with a letter or digit',
+        },
+      },
+      default: '',
+      doc: "This host's identity in the cloud: every attachment and access-rule marker fuxi writes names it. Must differ on every host. Empty: made once (<hostname>-<8 hex>) and kept in <state_dir>/host-id.",
+    },
     volume_providers: {
       kind: { type: 'list', values: PROVIDER_NAMES },
       default: ['local'],
@@ -214,9 +225,25 @@ export const SCHEMA = {
     fstype: oneOf('Filesystem for new volumes.', FSTYPES, 'ext4'),
     multiattach: bool('Default for `-o multiattach`.', false),
     takeover: oneOf(
-      'A volume (not multiattach) another host holds: never = refuse (default); force = delete that attachment and attach here. Use force only when that host is gone for good: a live host still writing to the volume corrupts it.',
-      ['never', 'force'],
+      "A volume another host holds: never = refuse, naming that host and the command that detaches it (default); stale = take it when that host's fuxi has not been heard from for takeover_after seconds; force = also take it from holders fuxi never heard from (the original fuxi, the CLI). A holder heard from within takeover_after is never detached. stale/force suit hosts that die whole (VMs): a host whose fuxi alone stopped while its containers still write would be cut off.",
+      ['never', 'stale', 'force'],
       'never',
+    ),
+    takeover_after: int(
+      "Seconds without a heartbeat after which a holder counts as gone (takeover = stale or force). Keep it well above heartbeat_interval plus the hosts' clock skew.",
+      300,
+      2,
+      86400,
+    ),
+    heartbeat_interval: int(
+      'Seconds between the heartbeats this host writes on the volumes it has attached (read by takeover).',
+      60,
+      1,
+      3600,
+    ),
+    local_connection: bool(
+      "Accept Cinder's `local` connection type (a device path already on this host: a Cinder volume service on this host, or test back ends). Off: only connectors that make the device themselves (iscsi, rbd).",
+      false,
     ),
     all_tenants: bool(
       'List and look up volumes in every project (needs admin). The original defaulted to true.',

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os'
 import { VolumeStateError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { ConnectionInfo, Connector } from '../openstack/cinder.ts'
@@ -33,10 +32,13 @@ export function connectorFor(
   return found
 }
 
-/** This host as Cinder's connector properties describe it (no instance_uuid: a host attach). */
-export function hostConnector(myIp: string, initiator?: string): Connector {
+/**
+ * This host as Cinder's connector properties describe it (no instance_uuid: a host attach). The
+ * host is this host's id, not its name: hosts cloned from one image share a name.
+ */
+export function hostConnector(hostId: string, myIp: string, initiator?: string): Connector {
   return {
-    host: hostname().toLowerCase(),
+    host: hostId,
     ip: myIp || '127.0.0.1',
     platform: process.arch === 'x64' ? 'x86_64' : process.arch,
     os_type: 'linux',

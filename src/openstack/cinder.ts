@@ -31,6 +31,8 @@ export interface CinderVolume {
   attachments: CinderAttachmentRef[]
   created_at?: string
   snapshot_id?: string | null
+  /** The volume type encrypts it (a LUKS layer fuxi does not open). */
+  encrypted?: boolean
 }
 
 /** Connection info as the attachments API returns it (flat; the legacy API nests it under data). */

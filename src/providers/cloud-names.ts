@@ -1,6 +1,8 @@
-import { BUDGET_MS, withDeadline } from '../deadline.ts'
+import { randomUUID } from 'node:crypto'
 import { InvalidRequestError, VolumeExistsError, VolumeStateError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import type { CreateContext, DiscardOutcome } from '../volumes/provider.ts'
+import type { MadeResource } from '../volumes/record.ts'
 
 /** A Cinder volume or a Manila share: what naming needs of it. */
 export interface NamedResource {
@@ -50,6 +52,11 @@ export function cloudNames<R extends NamedResource>(o: {
         )
       return found[0]
     },
+    /** Resources named `name` and marked as fuxi's (duplicates included: for the create race). */
+    async named(name: string): Promise<R[]> {
+      const found = await o.list({ name, metadata: owned, ...scope })
+      return found.filter((r) => dockerName(r) === name)
+    },
     /**
      * `-o volume_id=`: checks that resource `id` (`r`, undefined when there is none) may become the
      * Docker volume `name` without being renamed; returns it and the metadata that makes it so.
@@ -85,33 +92,51 @@ export function cloudNames<R extends NamedResource>(o: {
   }
 }
 
+/** Metadata naming the create that made a resource (`<host id>/<uuid>`): what may undo it. */
+export const CREATED_BY_KEY = 'fuxi_created_by'
+
+/** A create context for callers that keep no journal (tests, tools): records nothing. */
+export function detachedCreate(log: Logger): CreateContext {
+  return { log, marker: `detached/${randomUUID()}`, made: async () => {} }
+}
+
 /**
- * Makes a cloud resource and waits until it is usable. One that fails (an error state, or the
- * wait's budget running out) is deleted on a budget of its own, as far as the cloud lets it go;
- * a slow one left behind is found by the next Create or removed by Remove.
+ * Makes a cloud resource (marked with `ctx.marker` by `create`), records its id through
+ * `ctx.made` before waiting, and waits until it is usable. A failure is left to the caller, who
+ * deletes that id through the provider's `discard`. When two hosts made the same name at once,
+ * both keep the older resource (by created_at, then id) and the newer one's maker deletes its own.
  */
-export async function createUntilAvailable<R extends { id: string }>(o: {
+export async function createUntilAvailable<R extends NamedResource & { created_at?: string }>(o: {
   /** "Cinder volume", "Manila share". */
   one: string
   name: string
-  log: Logger
+  ctx: CreateContext
   create: () => Promise<R>
   waitAvailable: (id: string) => Promise<R | undefined>
-  remove: (id: string) => Promise<unknown>
+  /** Resources now holding the Docker name `name` (after ours is available). */
+  rivals: () => Promise<R[]>
+  discard: (made: MadeResource) => Promise<DiscardOutcome>
 }): Promise<R> {
   const created = await o.create()
-  o.log.info({ id: created.id, name: o.name }, `${o.one} created; waiting for available`)
-  let r: R | undefined
-  try {
-    r = await o.waitAvailable(created.id)
-  } catch (e) {
-    await withDeadline(BUDGET_MS.rollback, `rollback of the create of ${o.name}`, () =>
-      o.remove(created.id),
-    ).catch(() => {})
-    throw e
-  }
+  o.ctx.log.info({ id: created.id, name: o.name }, `${o.one} created; waiting for available`)
+  await o.ctx.made(created.id)
+  const r = await o.waitAvailable(created.id)
   if (!r) throw new VolumeStateError(`${o.one} ${created.id} vanished while being created`)
-  return r
+  const rivals = (await o.rivals()).filter((x) => x.id !== r.id)
+  if (!rivals.length) return r
+  const first = [r, ...rivals].sort(
+    (a, b) =>
+      Date.parse(cloudTime(a.created_at)) - Date.parse(cloudTime(b.created_at)) ||
+      a.id.localeCompare(b.id),
+  )[0] as R
+  if (first.id === r.id) return r
+  // Another host made this name first: use theirs, and take ours back.
+  const outcome = await o.discard({ id: r.id, marker: o.ctx.marker })
+  o.ctx.log.info(
+    { id: r.id, kept: first.id, outcome: outcome.kind },
+    `another host created ${o.one} "${o.name}" at the same time; using the older one`,
+  )
+  return first
 }
 
 /** OpenStack's `created_at` (UTC, usually without a zone) as RFC 3339 with one, as dockerd needs. */

@@ -1,6 +1,6 @@
 import type { ProviderName } from '../config/schema.ts'
 import type { Logger } from '../log.ts'
-import type { MountStep } from './record.ts'
+import type { MadeResource, MountStep } from './record.ts'
 
 /** A volume as its provider sees it. */
 export interface BackendVolume {
@@ -23,6 +23,32 @@ export interface OpContext {
   readonly interruptedAt?: MountStep | undefined
 }
 
+/** What the volume service hands a provider for a Create. */
+export interface CreateContext {
+  readonly log: Logger
+  /** Written on what this create makes (metadata `fuxi_created_by`): proof that it made it. */
+  readonly marker: string
+  /**
+   * Record `id` as made by this create, durably, before waiting on it: a failed or interrupted
+   * create deletes that id (and nothing else), while it still carries `marker`.
+   */
+  made(id: string): Promise<void>
+}
+
+/** What the volume service hands a provider for a Remove. */
+export interface RemoveContext {
+  readonly log: Logger
+  /** Called once every check has passed, right before the resource `id` is deleted. */
+  deleting(id: string): Promise<void>
+}
+
+/** What `discard` did with a resource a failed create made. */
+export type DiscardOutcome =
+  | { kind: 'deleted' }
+  | { kind: 'gone' }
+  /** Not deleted: someone else's by now, or already used (attached, formatted, given access). */
+  | { kind: 'kept'; why: string }
+
 /** Physical state of a volume on this host. */
 export interface PhysicalState {
   readonly mounted: boolean
@@ -41,10 +67,29 @@ export interface VolumeProvider {
   readonly scope: 'local' | 'global'
   /** Validates Create options and applies defaults. Throws InvalidRequestError; no side effects. */
   parseOptions(opts: Readonly<Record<string, string>>): Record<string, string>
-  /** Makes the volume (options already parsed). Existing volume of that name: returned as is. */
-  create(name: string, options: Readonly<Record<string, string>>): Promise<BackendVolume>
-  /** Deletes the volume; already gone is success. Called only when nothing has it mounted. */
-  remove(name: string): Promise<void>
+  /**
+   * Makes the volume (options already parsed). Existing volume of that name: returned as is.
+   * Whatever it makes it marks with `ctx.marker` and reports with `ctx.made` before waiting on it;
+   * a failure after that is cleaned up by the caller through `discard`, never by name.
+   */
+  create(
+    name: string,
+    options: Readonly<Record<string, string>>,
+    ctx?: CreateContext,
+  ): Promise<BackendVolume>
+  /**
+   * Deletes the resource a failed or interrupted create made (`made`), only while it carries that
+   * create's marker and nobody has used it yet. Never looks anything up by name.
+   */
+  discard(made: MadeResource, log: Logger): Promise<DiscardOutcome>
+  /**
+   * Deletes the volume; already gone is success. Called only when nothing has it mounted here.
+   * Refuses (throws) without changing anything when another host still uses it; calls
+   * `ctx.deleting(id)` once every check has passed, right before deleting.
+   */
+  remove(name: string, ctx?: RemoveContext): Promise<void>
+  /** Whether the resource `id` still exists (and is not being deleted): after an interrupted remove. */
+  exists(id: string): Promise<boolean>
   get(name: string): Promise<BackendVolume | undefined>
   list(): Promise<BackendVolume[]>
   /** Attach, format if never formatted and blank, mount at `mountpoint`; returns the device. */

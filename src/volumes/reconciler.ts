@@ -117,21 +117,40 @@ async function reconcileOne(
     refs = {}
     note(name, 'dropped mount references: no running container uses the volume', { refs: rec.refs })
   }
-  const phase = rec.phase
+  let phase = rec.phase
   switch (phase.kind) {
-    case 'creating':
+    case 'creating': {
+      // dockerd got no answer for this create. Only what it made (its id, with its marker) may go.
+      const made = phase.made
+      if (!made) {
+        await svc.forget(name)
+        note(name, 'dropped an interrupted create that had made nothing; nothing deleted')
+        return
+      }
+      const outcome = await provider.discard(made, vlog)
+      if (outcome.kind !== 'kept') {
+        await svc.forget(name)
+        note(name, 'rolled back an interrupted create', { id: made.id, outcome: outcome.kind })
+        return
+      }
+      note(name, 'kept what an interrupted create made: it is in use', {
+        id: made.id,
+        why: outcome.why,
+      })
+      phase = { kind: 'idle' }
+      break
+    }
     case 'removing':
-      // dockerd got no answer for an interrupted create; a remove was wanted: finish both as removal.
-      await provider.unmount(name, mp, svc.context(rec, vlog))
-      await provider.remove(name)
-      await svc.forget(name)
-      note(
-        name,
-        phase.kind === 'creating'
-          ? 'rolled back an interrupted create'
-          : 'finished an interrupted remove',
-      )
-      return
+      // Written right before the delete: gone means it was deleted; otherwise it stays, as dockerd
+      // (which got no answer) still believes.
+      if (phase.id !== undefined && !(await provider.exists(phase.id))) {
+        await svc.forget(name)
+        note(name, 'finished an interrupted remove: the volume is gone', { id: phase.id })
+        return
+      }
+      note(name, 'an interrupted remove left the volume in place; remove it again if unwanted')
+      phase = { kind: 'idle' }
+      break
     case 'mounting':
       if (phase.step === 'formatting') {
         // Finish a format fuxi started (nothing else can be on that device), then apply refs below.

@@ -4,13 +4,25 @@ import type { MountRefs } from './mount-refs.ts'
 /** Steps of a mount, recorded so a crash mid-way can be finished or rolled back. */
 export type MountStep = 'attaching' | 'formatting' | 'mounting'
 
+/**
+ * What one Create made in its provider: the resource's id, and the marker this create wrote on
+ * it. Only this is ever deleted when the create fails or is interrupted, and only while the
+ * resource still carries the marker: never anything found by name.
+ */
+export interface MadeResource {
+  readonly id: string
+  readonly marker: string
+}
+
 /** The multi-step operation in progress on a volume, if any. */
 export type Phase =
   | { kind: 'idle' }
-  | { kind: 'creating' }
+  /** `made` is recorded as soon as the provider has made something, before it waits on it. */
+  | { kind: 'creating'; made?: MadeResource }
   | { kind: 'mounting'; step: MountStep; id: string }
   | { kind: 'unmounting' }
-  | { kind: 'removing' }
+  /** Written only once the provider has checked that it may delete `id`, right before it does. */
+  | { kind: 'removing'; id?: string }
 
 /** What fuxi remembers about one volume (one JSON file in the journal). */
 export interface VolumeRecord {

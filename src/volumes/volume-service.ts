@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto'
 import type { ProviderName } from '../config/schema.ts'
+import { BUDGET_MS, withDeadline } from '../deadline.ts'
 import {
   InvalidRequestError,
   VolumeExistsError,
@@ -10,7 +12,7 @@ import type { Logger } from '../log.ts'
 import type { Journal } from './journal.ts'
 import { addRef, releaseRef, totalRefs } from './mount-refs.ts'
 import { mountpointFor, validateVolumeName } from './names.ts'
-import type { BackendVolume, OpContext, VolumeProvider } from './provider.ts'
+import type { BackendVolume, CreateContext, OpContext, VolumeProvider } from './provider.ts'
 import type { MountStep, Phase, VolumeRecord } from './record.ts'
 
 /** A cloud provider's listing is reused for List this long. */
@@ -34,6 +36,8 @@ export interface VolumeServiceDeps {
   readonly journal: Journal
   readonly locks: Locks
   readonly bootId: string
+  /** This host's stable id (marks what its creates make). */
+  readonly hostId: string
   readonly volumeDir: string
   readonly log: Logger
   readonly fault?: FaultHook | undefined
@@ -93,8 +97,16 @@ export class VolumeService {
         phase: { kind: 'creating' },
       }
       await this.save(rec)
+      const marker = `${this.#d.hostId}/${randomUUID()}`
+      const ctx: CreateContext = {
+        log,
+        marker,
+        made: async (id) => {
+          rec = await this.save({ ...rec, phase: { kind: 'creating', made: { id, marker } } })
+        },
+      }
       try {
-        const backend = await provider.create(name, options)
+        const backend = await provider.create(name, options, ctx)
         rec = {
           ...rec,
           createdAt: backend.createdAt,
@@ -103,15 +115,46 @@ export class VolumeService {
         }
         await this.save(rec)
       } catch (err) {
-        await provider
-          .remove(name)
-          .catch((e: unknown) => log.error({ err: e }, 'rollback of create failed'))
-        await this.forget(name)
-        log.warn({ err, ms: ms(t0), outcome: 'error' }, 'create failed; rolled back')
+        await this.#undoCreate(rec, provider, log)
+        log.warn({ err, ms: ms(t0), outcome: 'error' }, 'create failed')
         throw err
       }
       log.info({ options, ms: ms(t0), outcome: 'ok' }, 'volume created')
     })
+  }
+
+  /**
+   * A create failed: delete what it made (by id, only while it carries this create's marker),
+   * never anything found by name; then forget the record.
+   */
+  async #undoCreate(rec: VolumeRecord, provider: VolumeProvider, log: Logger): Promise<void> {
+    const phase = this.#records.get(rec.name)?.phase ?? rec.phase
+    const made = phase.kind === 'creating' ? phase.made : undefined
+    if (!made)
+      log.info({ outcome: 'nothing-made' }, 'the failed create made nothing; nothing to undo')
+    else {
+      const outcome = await withDeadline(
+        BUDGET_MS.rollback,
+        `rollback of the create of ${rec.name}`,
+        () => provider.discard(made, log),
+      ).catch((err: unknown) => {
+        log.error(
+          { err, id: made.id },
+          `could not delete what the failed create made (${made.id}); it is listed as volume "${rec.name}": remove it with docker volume rm if it is not wanted`,
+        )
+        return undefined
+      })
+      if (outcome)
+        log.info(
+          {
+            id: made.id,
+            outcome: outcome.kind,
+            why: outcome.kind === 'kept' ? outcome.why : undefined,
+          },
+          'undid the failed create',
+        )
+    }
+    await this.forget(rec.name)
   }
 
   async remove(rawName: unknown): Promise<void> {
@@ -126,11 +169,29 @@ export class VolumeService {
       const provider = this.providerOf(rec)
       const log = this.#log('remove', name, rec.provider)
       const t0 = performance.now()
-      await this.save({ ...rec, phase: { kind: 'removing' } })
-      // A device still recorded means an unmount failed earlier: finish it first.
-      if (rec.device !== null)
-        await provider.unmount(name, this.mountpointOf(rec), this.context(rec, log))
-      await provider.remove(name)
+      try {
+        // A device still recorded means an unmount failed earlier: finish it first.
+        if (rec.device !== null) {
+          await provider.unmount(name, this.mountpointOf(rec), this.context(rec, log))
+          await this.save({ ...rec, device: null })
+        }
+        // The journal says "removing" only once the provider has checked that it may delete, so
+        // a refusal leaves the volume as it was, and a restart never finishes a refused remove.
+        await provider.remove(name, {
+          log,
+          deleting: async (id) => {
+            await this.save({ ...this.#require(name), phase: { kind: 'removing', id } })
+          },
+        })
+      } catch (err) {
+        const now = this.#records.get(name)
+        if (now && now.phase.kind !== 'idle') await this.save({ ...now, phase: { kind: 'idle' } })
+        log.info(
+          { err, ms: ms(t0), outcome: err instanceof VolumeInUseError ? 'refused' : 'error' },
+          'volume not removed; it is as it was',
+        )
+        throw err
+      }
       await this.forget(name)
       log.info({ ms: ms(t0), outcome: 'ok' }, 'volume removed')
     })

@@ -81,7 +81,7 @@ describe('docker volumes on Cinder (dev cloud)', () => {
     })
     await api.waitForVolume(made.id, ['available'], WAIT)
     const att = await api.createAttachment(made.id, {
-      connector: { ...hostConnector('127.0.0.1'), host: 'prep' },
+      connector: { ...hostConnector('test-host', '127.0.0.1'), host: 'prep' },
     })
     const dev = String(att.connection_info.device_path)
     const mnt = await mkdtemp('/var/lib/fuxi-test/premade-')
@@ -106,7 +106,7 @@ describe('docker volumes on Cinder (dev cloud)', () => {
     await e.createVolume('held')
     const v = await fuxiVolume(api, volumeFrom, 'held')
     const att = await api.createAttachment(v.id, {
-      connector: { ...hostConnector('127.0.0.1'), host: 'other-docker-host' },
+      connector: { ...hostConnector('test-host', '127.0.0.1'), host: 'other-docker-host' },
     })
     await api.completeAttachment(att.id)
     await api.metadata.set(v.id, { [`fuxi_attachment_${att.id}`]: 'other-docker-host' }) // as fuxi there does

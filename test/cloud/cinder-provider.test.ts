@@ -59,7 +59,10 @@ async function make(
         cleanupUnder(dir)
       }
     }))
-  const connector = { ...hostConnector('127.0.0.1'), ...(o.hostName ? { host: o.hostName } : {}) }
+  const connector = {
+    ...hostConnector('test-host', '127.0.0.1'),
+    ...(o.hostName ? { host: o.hostName } : {}),
+  }
   const provider = createCinderProvider(
     {
       volumeFrom,

@@ -142,7 +142,9 @@ providerContract('cinder (fake Cinder, fake host)', make, {
       const { provider, cinder, host, mountRoot } = await make(t)
       await provider.create('db', provider.parseOptions({}))
       const v = [...cinder.volumes.values()][0] as CinderVolume
-      assert.deepEqual(v.metadata, { volume_from: 'fuxi', fstype: 'ext4' })
+      const { fuxi_created_by: marker, ...metadata } = v.metadata
+      assert.deepEqual(metadata, { volume_from: 'fuxi', fstype: 'ext4' })
+      assert.match(String(marker), /^detached\/[0-9a-f-]{36}$/, 'marked by the create that made it')
       assert.equal(v.attachments.length, 0, 'Create does not attach')
       const device = await provider.mount('db', `${mountRoot}/db`, testContext())
       assert.equal(v.status, 'in-use')

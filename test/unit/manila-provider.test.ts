@@ -204,7 +204,9 @@ describe('manila provider', () => {
     await provider.create('web', provider.parseOptions({}))
     assert.equal(manila.rules.size, 0, 'create gives no access')
     const share = [...manila.shares.values()][0]
-    assert.deepEqual(share?.metadata, { volume_from: 'fuxi' })
+    const { fuxi_created_by: marker, ...metadata } = share?.metadata ?? {}
+    assert.deepEqual(metadata, { volume_from: 'fuxi' })
+    assert.match(String(marker), /^detached\/[0-9a-f-]{36}$/, 'marked by the create that made it')
     const mp = `${mountRoot}/web`
     const source = await provider.mount('web', mp, testContext())
     assert.equal(source, `127.0.0.1:/srv/shares/share-${share?.id}`, 'the preferred export')

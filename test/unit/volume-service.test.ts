@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
-import { stat } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { describe, it } from 'node:test'
+import { createLocalProvider } from '../../src/providers/local/local-provider.ts'
 import type { FakeHost } from '../fakes/fake-host.ts'
 import { buildApp } from '../support/build.ts'
+import { memoryLogger } from '../support/tmp.ts'
 
 describe('volume service', () => {
   it('creates idempotently; bad options change nothing', async (t) => {
@@ -204,19 +206,128 @@ describe('reconciler', () => {
     )
   })
 
-  it('rolls back a create the daemon died in', async (t) => {
+  it('rolls back a create the daemon died in: only what that create made, by its marker', async (t) => {
     const first = await buildApp(t)
     const host = first.host as FakeHost
     await first.app.volumes.create('v', {})
-    const rec = first.app.volumes.record('v')
-    assert.ok(rec)
-    await first.app.volumes.save({ ...rec, phase: { kind: 'creating' } })
+    await first.app.volumes.create('w', {})
+    const marker = async (name: string) =>
+      (
+        JSON.parse(await readFile(`${first.dir}/state/local/${name}.json`, 'utf8')) as {
+          createdBy: string
+        }
+      ).createdBy
+    const [v, w] = [first.app.volumes.record('v'), first.app.volumes.record('w')]
+    assert.ok(v && w)
+    assert.match(await marker('v'), new RegExp(`^${first.app.hostId}/`))
+    await first.app.volumes.save({
+      ...v,
+      phase: { kind: 'creating', made: { id: 'v', marker: await marker('v') } },
+    })
+    // w's record claims a create that made w with another marker: w is not that create's to undo
+    await first.app.volumes.save({
+      ...w,
+      phase: { kind: 'creating', made: { id: 'w', marker: `${first.app.hostId}/another` } },
+    })
     await first.app.close()
     const second = await restart(t, first.dir, host)
-    const actions = await second.app.reconcile()
-    assert.deepEqual(actions, [{ volume: 'v', action: 'rolled back an interrupted create' }])
+    const actions = (await second.app.reconcile()).sort((a, b) => a.volume.localeCompare(b.volume))
+    assert.deepEqual(actions, [
+      { volume: 'v', action: 'rolled back an interrupted create' },
+      { volume: 'w', action: 'kept what an interrupted create made: it is in use' },
+    ])
     assert.equal(second.app.volumes.get('v'), undefined)
     await assert.rejects(stat(`${first.dir}/state/local/v.img`), /ENOENT/)
+    assert.equal(second.app.volumes.get('w')?.status.phase, 'idle')
+    assert.ok(await stat(`${first.dir}/state/local/w.img`))
+  })
+
+  it('an interrupted create that recorded nothing it made deletes nothing', async (t) => {
+    const first = await buildApp(t)
+    await first.app.volumes.create('v', {})
+    const v = first.app.volumes.record('v')
+    assert.ok(v)
+    await first.app.volumes.save({ ...v, phase: { kind: 'creating' } })
+    await first.app.close()
+    const second = await restart(t, first.dir, first.host as FakeHost)
+    const actions = await second.app.reconcile()
+    assert.deepEqual(actions, [
+      {
+        volume: 'v',
+        action: 'dropped an interrupted create that had made nothing; nothing deleted',
+      },
+    ])
+    assert.ok(await stat(`${first.dir}/state/local/v.img`), 'the image is still there')
+  })
+
+  it('a failed create deletes what it made (by id and marker), and nothing it found by name', async (t) => {
+    const discarded: unknown[] = []
+    const removed: string[] = []
+    let failAfterMaking = true
+    const { app, lines } = await buildApp(t, {
+      providers: (host) => {
+        const local = createLocalProvider(
+          { dir: '/nonexistent', defaults: { size: 1, maxSize: 4, fstype: 'ext4' } },
+          { host, log: memoryLogger().log },
+        )
+        return [
+          {
+            ...local,
+            name: 'local',
+            async create(_name, _options, ctx) {
+              if (failAfterMaking) await ctx?.made('cloud-id-1')
+              throw new Error('the cloud said no')
+            },
+            async discard(made) {
+              discarded.push(made)
+              return { kind: 'deleted' }
+            },
+            async remove(name) {
+              removed.push(name)
+            },
+          },
+        ]
+      },
+    })
+    await assert.rejects(app.volumes.create('pgdata', {}), /the cloud said no/)
+    assert.equal(discarded.length, 1)
+    assert.match(
+      JSON.stringify(discarded[0]),
+      new RegExp(`^\\{"id":"cloud-id-1","marker":"${app.hostId}/[0-9a-f-]{36}"\\}$`),
+    )
+    failAfterMaking = false // e.g. the lookup of the name failed: another host's volume may exist
+    await assert.rejects(app.volumes.create('pgdata', {}), /the cloud said no/)
+    assert.equal(discarded.length, 1, 'nothing made, nothing discarded')
+    assert.deepEqual(removed, [], 'never a remove by name')
+    assert.equal(app.volumes.get('pgdata'), undefined)
+    assert.ok(lines().some((l) => l.outcome === 'nothing-made'))
+  })
+
+  it('a remove interrupted before the delete keeps the volume; after it, forgets it', async (t) => {
+    const first = await buildApp(t)
+    await first.app.volumes.create('kept', {})
+    await first.app.volumes.create('gone', {})
+    for (const name of ['kept', 'gone']) {
+      const r = first.app.volumes.record(name)
+      assert.ok(r)
+      await first.app.volumes.save({ ...r, phase: { kind: 'removing', id: name } })
+    }
+    const { rm } = await import('node:fs/promises')
+    await rm(`${first.dir}/state/local/gone.json`)
+    await rm(`${first.dir}/state/local/gone.img`)
+    await first.app.close()
+    const second = await restart(t, first.dir, first.host as FakeHost)
+    const actions = (await second.app.reconcile()).sort((a, b) => b.volume.localeCompare(a.volume))
+    assert.deepEqual(actions, [
+      {
+        volume: 'kept',
+        action: 'an interrupted remove left the volume in place; remove it again if unwanted',
+      },
+      { volume: 'gone', action: 'finished an interrupted remove: the volume is gone' },
+    ])
+    assert.equal(second.app.volumes.get('kept')?.status.phase, 'idle')
+    assert.ok(await stat(`${first.dir}/state/local/kept.img`))
+    assert.equal(second.app.volumes.get('gone'), undefined)
   })
 
   it('finishes an interrupted format, then releases the device (dockerd saw the Mount fail)', async (t) => {

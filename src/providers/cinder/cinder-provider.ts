@@ -11,12 +11,20 @@ import type { Host } from '../../host/host.ts'
 import type { Logger } from '../../log.ts'
 import type { CinderClient, CinderVolume, Connector } from '../../openstack/cinder.ts'
 import { ensureFilesystem, mountOnce, removeMountpoint } from '../../volumes/filesystem.ts'
-import type { BackendVolume, OpContext, VolumeProvider } from '../../volumes/provider.ts'
+import type {
+  BackendVolume,
+  DiscardOutcome,
+  OpContext,
+  VolumeProvider,
+} from '../../volumes/provider.ts'
+import type { MadeResource } from '../../volumes/record.ts'
 import {
+  CREATED_BY_KEY,
   cloudNames,
   cloudTime,
   createUntilAvailable,
   DOCKER_NAME_KEY,
+  detachedCreate,
   OWNER_KEY,
 } from '../cloud-names.ts'
 import { attachmentHost, attachmentKey, attachState } from './attach-state.ts'
@@ -83,6 +91,15 @@ export interface CinderProviderOptions {
   readonly stateDir: string
   /** A volume another host holds: refuse (never), or take it over (force). */
   readonly takeover?: 'never' | 'force'
+}
+
+/** Why a volume a failed create made must stay (undefined: it may be deleted). */
+function unusedByMarker(v: CinderVolume, marker: string): string | undefined {
+  if (v.metadata[CREATED_BY_KEY] !== marker) return "it does not carry this create's marker"
+  if (v.attachments.length || !['available', 'error'].includes(v.status))
+    return `it is "${v.status}" with ${v.attachments.length} attachment(s)`
+  if (v.metadata[META.formatted] === 'true') return 'it has been formatted (and maybe written)'
+  return undefined
 }
 
 /** A volume read this recently (e.g. by the Get dockerd sends before Remove) is not read again. */
@@ -192,19 +209,34 @@ export function createCinderProvider(
     return toBackend(remember({ ...v, metadata }))
   }
 
+  /** Deletes what a failed create made: by id, only while it is unused and carries its marker. */
+  async function discard(made: MadeResource, log: Logger): Promise<DiscardOutcome> {
+    let v = await api.getVolume(made.id)
+    if (v?.status === 'creating')
+      v = await api.waitForVolume(made.id, ['available'], { timeoutMs: 20_000 }).catch(() => v)
+    if (!v || v.status === 'deleting') return { kind: 'gone' }
+    const kept = unusedByMarker(v, made.marker)
+    if (kept) return { kind: 'kept', why: kept }
+    await api.deleteVolume(v.id)
+    const name = dockerName(v)
+    if (seen.get(name)?.v.id === v.id) seen.delete(name)
+    log.info({ volume: v.id }, 'deleted the Cinder volume a failed create made')
+    return { kind: 'deleted' }
+  }
+
   return {
     name: PROVIDER_NAME,
     scope: 'global',
     parseOptions: (o) => parseCinderOptions(o, opts.defaults),
 
-    async create(name, options) {
+    async create(name, options, ctx = detachedCreate(deps.log)) {
       const existing = await find(name)
       if (existing) return toBackend(existing)
       if (options.volume_id) return adopt(name, options)
       const v = await createUntilAvailable({
         one: 'Cinder volume',
         name,
-        log: deps.log,
+        ctx,
         create: () =>
           api.createVolume({
             name,
@@ -215,26 +247,42 @@ export function createCinderProvider(
             source_volid: options.source_volid,
             backup_id: options.backup_id,
             description: options.description,
-            metadata: { ...owned(), [META.fstype]: options.fstype ?? opts.defaults.fstype },
+            metadata: {
+              ...owned(),
+              [META.fstype]: options.fstype ?? opts.defaults.fstype,
+              [CREATED_BY_KEY]: ctx.marker,
+            },
           }),
         waitAvailable: (id) => api.waitForVolume(id, ['available'], { timeoutMs: CREATE_WAIT_MS }),
-        remove: (id) => api.deleteVolume(id),
+        rivals: () => names.named(name),
+        discard: (made) => discard(made, ctx.log),
       })
-      if (options.multiattach === 'true' && !v.multiattach) {
-        await api.deleteVolume(v.id)
+      // The caller discards what this create made when it throws from here on.
+      if (options.multiattach === 'true' && !v.multiattach)
         throw new InvalidRequestError(
           `volume type "${v.volume_type ?? 'default'}" does not allow multiattach; choose a type whose extra specs have multiattach="<is> True" (-o volume_type=...)`,
           'INVALID_OPTION',
         )
-      }
+      if (v.encrypted)
+        throw new InvalidRequestError(
+          `volume type "${v.volume_type ?? 'default'}" is encrypted, and fuxi does not support encrypted volumes yet (it would use the volume unencrypted); choose another -o volume_type`,
+          'INVALID_OPTION',
+        )
       return toBackend(remember(v))
     },
 
-    async remove(name) {
+    discard: (made, log) => discard(made, log),
+
+    async exists(id) {
+      const v = await api.getVolume(id)
+      return v !== undefined && v.status !== 'deleting'
+    },
+
+    async remove(name, ctx) {
       const cached = seen.get(name)
       let v = cached && Date.now() - cached.at < FRESH_MS ? cached.v : await find(name)
       if (!v) return
-      const log = deps.log.child({ volume: v.id, name })
+      const log = (ctx?.log ?? deps.log).child({ volume: v.id, name })
       const mine = await records.read(name)
       if (mine) {
         await release(name, mine, '', log) // unmounted by the service already
@@ -265,6 +313,7 @@ export function createCinderProvider(
           await api.waitForVolume(v.id, ['available'], { timeoutMs: 20_000 })
         }
       }
+      await ctx?.deleting(v.id)
       try {
         await api.deleteVolume(v.id)
       } catch (e) {

@@ -33,9 +33,7 @@ function iscsiInitiator(): string | undefined {
 /** The Cinder provider as fuxi.conf describes it ([DEFAULT], [cinder], [keystone]). */
 export async function cinderProviderFromConfig(
   config: FuxiConfig,
-  exec: Exec,
-  host: Host,
-  log: Logger,
+  { exec, host, hostId, log }: { exec: Exec; host: Host; hostId: string; log: Logger },
 ): Promise<VolumeProvider> {
   const c = config.cinder
   // volume_connector = openstack: attach through Nova, as this instance (found at start).
@@ -62,7 +60,7 @@ export async function cinderProviderFromConfig(
         availabilityZone: c.availability_zone,
         multiattach: c.multiattach,
       },
-      connector: hostConnector(config.DEFAULT.my_ip, iscsiInitiator()),
+      connector: hostConnector(hostId, config.DEFAULT.my_ip, iscsiInitiator()),
       stateDir: join(config.DEFAULT.state_dir, 'cinder'),
       takeover: c.takeover === 'force' ? 'force' : 'never',
       identity: viaNova?.server,

@@ -35,6 +35,8 @@ interface LocalMeta {
   fstype: string
   /** Set once fuxi formatted the image (or adopted a filesystem on it); never format again. */
   formatted: boolean
+  /** The create that made it (its marker): what a failed create may undo. */
+  createdBy?: string
 }
 
 /**
@@ -133,7 +135,7 @@ export function createLocalProvider(
     scope: 'local',
     parseOptions: (o) => parseLocalOptions(o, opts.defaults),
 
-    async create(name, options) {
+    async create(name, options, ctx) {
       await mkdir(opts.dir, { recursive: true, mode: 0o700 })
       const existing = await readMeta(name)
       if (existing) {
@@ -146,20 +148,41 @@ export function createLocalProvider(
         size: options.size ?? String(opts.defaults.size),
         fstype: options.fstype ?? opts.defaults.fstype,
         formatted: false,
+        ...(ctx ? { createdBy: ctx.marker } : {}),
       }
       if (await imageExists(name))
         throw new VolumeExistsError(
           `${image(name)} exists but was not created by fuxi for this volume; move it away or pick another name`,
         )
       await writeMeta(name, meta)
+      await ctx?.made(name)
       await makeImage(name, Number(meta.size))
       return toBackend(name, meta)
     },
 
-    async remove(name) {
+    async discard(made, log) {
+      const meta = await readMeta(made.id)
+      if (!meta) return { kind: 'gone' }
+      if (meta.createdBy !== made.marker)
+        return { kind: 'kept', why: "it does not carry this create's marker" }
+      if (meta.formatted) return { kind: 'kept', why: 'it has been formatted (and maybe written)' }
+      await detachAll(image(made.id), log)
+      await removeIfExists(image(made.id))
+      await removeIfExists(metaFile(made.id))
+      metas.delete(made.id)
+      log.info({ image: image(made.id) }, 'deleted the image a failed create made')
+      return { kind: 'deleted' }
+    },
+
+    async exists(id) {
+      return (await readMeta(id)) !== undefined
+    },
+
+    async remove(name, ctx) {
       // Only what fuxi made: the metadata is written before the image and deleted after it, so an
       // image without metadata is someone else's file and is never touched.
       if (!(await readMeta(name))) return
+      await ctx?.deleting(name)
       await detachAll(image(name), deps.log)
       await removeIfExists(image(name))
       await removeIfExists(metaFile(name))

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { FuxiConfig } from '../../config/schema.ts'
 import type { Exec } from '../../host/exec.ts'
@@ -13,9 +12,7 @@ import { shareMounter } from './share-mounts.ts'
 /** The Manila provider as fuxi.conf describes it ([DEFAULT], [manila], [keystone]). */
 export function manilaProviderFromConfig(
   config: FuxiConfig,
-  exec: Exec,
-  host: Host,
-  log: Logger,
+  { exec, host, hostId, log }: { exec: Exec; host: Host; hostId: string; log: Logger },
 ): VolumeProvider {
   const m = config.manila
   return createManilaProvider(
@@ -28,7 +25,7 @@ export function manilaProviderFromConfig(
         shareNetwork: m.share_network,
         availabilityZone: m.availability_zone,
       },
-      me: hostname(),
+      me: hostId,
       accessTo: m.access_to || config.DEFAULT.my_ip,
       cephxId: m.cephx_id,
       exportCidr: m.export_cidr,

@@ -14,12 +14,15 @@ import type {
   ManilaShare,
 } from '../../openstack/manila.ts'
 import { removeMountpoint } from '../../volumes/filesystem.ts'
-import type { BackendVolume, VolumeProvider } from '../../volumes/provider.ts'
+import type { BackendVolume, DiscardOutcome, VolumeProvider } from '../../volumes/provider.ts'
+import type { MadeResource } from '../../volumes/record.ts'
 import {
+  CREATED_BY_KEY,
   cloudNames,
   cloudTime,
   createUntilAvailable,
   DOCKER_NAME_KEY,
+  detachedCreate,
   OWNER_KEY,
 } from '../cloud-names.ts'
 import {
@@ -30,6 +33,7 @@ import {
   findAccess,
   foreignRules,
   hostKey,
+  otherUsers,
   releaseOf,
 } from './access.ts'
 import { type ManilaOptionDefaults, parseManilaOptions, type ShareProto } from './options.ts'
@@ -82,6 +86,12 @@ export interface ManilaProviderOptions {
   readonly keepAccess: boolean
   /** Remove a share even while other hosts hold access rules to it. */
   readonly removeShared: boolean
+}
+
+/** " (used by hosts a, b)" for a rule fuxi recorded users on; '' otherwise. */
+const holders = (r: AccessRule) => {
+  const users = otherUsers(r, '')
+  return users.length ? ` (used by ${users.join(', ')})` : ''
 }
 
 /** What Get, Mount and Remove learn about a share, kept for Status and the next call. */
@@ -274,19 +284,39 @@ export function createManilaProvider(
     return toBackend(remember({ ...s, metadata }))
   }
 
+  /** Deletes what a failed create made: by id, only while nobody has access and it carries its marker. */
+  async function discard(made: MadeResource, log: Logger): Promise<DiscardOutcome> {
+    let s = await api.getShare(made.id)
+    if (s?.status === 'creating')
+      s = await api.waitForShare(made.id, ['available'], { timeoutMs: 20_000 }).catch(() => s)
+    if (!s || s.status === 'deleting') return { kind: 'gone' }
+    if (s.metadata[CREATED_BY_KEY] !== made.marker)
+      return { kind: 'kept', why: "it does not carry this create's marker" }
+    if (!['available', 'error'].includes(s.status))
+      return { kind: 'kept', why: `it is "${s.status}"` }
+    const rules = await api.listAccessRules(s.id)
+    if (rules.length)
+      return { kind: 'kept', why: `${rules.length} access rule(s) give hosts access` }
+    await api.deleteShare(s.id)
+    const name = names.dockerName(s)
+    if (seen.get(name)?.share.id === s.id) seen.delete(name)
+    log.info({ share: s.id }, 'deleted the Manila share a failed create made')
+    return { kind: 'deleted' }
+  }
+
   return {
     name: PROVIDER_NAME,
     scope: 'global',
     parseOptions: (o) => parseManilaOptions(o, opts.defaults),
 
-    async create(name, options) {
+    async create(name, options, ctx = detachedCreate(deps.log)) {
       const existing = await find(name)
       if (existing) return toBackend(existing)
       if (options.volume_id) return adopt(name, options)
       const s = await createUntilAvailable({
         one: 'Manila share',
         name,
-        log: deps.log,
+        ctx,
         create: () =>
           api.createShare({
             name,
@@ -297,25 +327,45 @@ export function createManilaProvider(
             availability_zone: options.availability_zone,
             snapshot_id: options.snapshot_id,
             description: options.description,
-            metadata: { [META.owner]: opts.volumeFrom },
+            metadata: { [META.owner]: opts.volumeFrom, [CREATED_BY_KEY]: ctx.marker },
           }),
         waitAvailable: (id) => api.waitForShare(id, ['available'], { timeoutMs: CREATE_WAIT_MS }),
-        remove: (id) => api.deleteShare(id),
+        rivals: () => names.named(name),
+        discard: (made) => discard(made, ctx.log),
       })
       return toBackend(remember(s, { rules: [] }))
     },
 
-    async remove(name) {
+    discard: (made, log) => discard(made, log),
+
+    async exists(id) {
+      const s = await api.getShare(id)
+      return s !== undefined && s.status !== 'deleting'
+    },
+
+    async remove(name, ctx) {
       const known = fresh(name)
       const share = known?.share ?? (await find(name))
       if (!share) return
-      const log = deps.log.child({ share: share.id, name })
-      const rules = await api.listAccessRules(share.id)
+      const log = (ctx?.log ?? deps.log).child({ share: share.id, name })
+      let rules: AccessRule[]
+      try {
+        rules = await api.listAccessRules(share.id)
+      } catch (e) {
+        // Deleted elsewhere since we looked (Manila answers 400 "Share … not found"): gone is gone.
+        if (!(e instanceof OpenStackHttpError && (e.status === 400 || e.status === 404))) throw e
+        const now = await api.getShare(share.id)
+        if (now && now.status !== 'deleting') throw e
+        seen.delete(name)
+        log.info('the Manila share was already deleted')
+        return
+      }
       const foreign = foreignRules(rules, want(share), me)
       if (foreign.length && !opts.removeShared)
         throw new VolumeInUseError(
-          `Manila share ${share.id} ("${name}") still gives access to ${foreign.map((r) => `${r.access_type}:${r.access_to}`).join(', ')}; unmount it on those hosts (or deny those rules) first, or set [manila] remove_shared = true`,
+          `Manila share ${share.id} ("${name}") still gives access to ${foreign.map((r) => `${r.access_type}:${r.access_to}${holders(r)}`).join(', ')}; unmount it on those hosts (or deny those rules) first, or set [manila] remove_shared = true`,
         )
+      await ctx?.deleting(share.id)
       if (!(await api.deleteShare(share.id))) return
       await api.waitForShare(share.id, [], { timeoutMs: REMOVE_WAIT_MS, goneIsSuccess: true })
       seen.delete(name)
