@@ -113,6 +113,16 @@ export async function createApp(
   }
   const server = createServer({ volumes, reconcile: runReconcile }, log)
   let tcp: FastifyInstance | undefined
+  // Heartbeats on the volumes this host holds, so other hosts can tell it is alive (takeover).
+  const beating = providers.filter((p) => p.heartbeat)
+  const heartbeats = beating.length
+    ? setInterval(() => {
+        for (const p of beating)
+          p.heartbeat?.().catch((err: unknown) =>
+            log.warn({ err, provider: p.name }, 'heartbeat failed; the next one tries again'),
+          )
+      }, config.cinder.heartbeat_interval * 1000).unref()
+    : undefined
 
   return {
     server,
@@ -135,6 +145,7 @@ export async function createApp(
       }
     },
     async close() {
+      clearInterval(heartbeats)
       await Promise.all([server.close(), tcp?.close()])
       await releasePid()
     },

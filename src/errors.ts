@@ -67,21 +67,24 @@ export class CommandFailedError extends FuxiError {
   readonly command: readonly string[]
   readonly exitCode: number | undefined
   readonly stderr: string
+  /** The command is not installed (not found on PATH). */
+  readonly notFound: boolean
   constructor(
     command: readonly string[],
     exitCode: number | undefined,
     stderr: string,
-    cause?: unknown,
+    o: { cause?: unknown; notFound?: boolean } = {},
   ) {
     const tail = stderr.trim().split('\n').slice(-3).join(' | ')
     super(
       'COMMAND_FAILED',
       `${command.join(' ')} failed${exitCode === undefined ? '' : ` (exit ${exitCode})`}${tail ? `: ${tail}` : ''}`,
-      { cause },
+      { cause: o.cause },
     )
     this.command = command
     this.exitCode = exitCode
     this.stderr = stderr
+    this.notFound = o.notFound === true
   }
 }
 

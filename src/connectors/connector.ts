@@ -8,9 +8,13 @@ import type { ConnectionInfo, Connector } from '../openstack/cinder.ts'
  */
 export interface VolumeConnector {
   readonly type: string
-  /** Returns the device path once it exists. */
-  connect(info: ConnectionInfo, log: Logger): Promise<string>
-  disconnect(info: ConnectionInfo, log: Logger): Promise<void>
+  /**
+   * Returns the device path once it exists. The device is this connector's own making (a LUN it
+   * logged in to, an image it mapped) or, where the cloud names a path, checked to be
+   * `volumeId`'s.
+   */
+  connect(info: ConnectionInfo, log: Logger, volumeId: string): Promise<string>
+  disconnect(info: ConnectionInfo, log: Logger, volumeId: string): Promise<void>
 }
 
 /** The attachments API flattens connection info; the legacy actions nest it under `data`. */
@@ -27,7 +31,9 @@ export function connectorFor(
   const found = connectors.find((c) => c.type === type)
   if (!found)
     throw new VolumeStateError(
-      `Cinder exports this volume as "${type || 'unknown'}", which this fuxi cannot connect (it can: ${connectors.map((c) => c.type).join(', ')}); use a volume type whose backend exports one of those`,
+      type === 'local'
+        ? 'Cinder exports this volume as "local" (a device path on this host), which fuxi trusts only when [cinder] local_connection = true: set it if the Cinder volume service runs on this host'
+        : `Cinder exports this volume as "${type || 'unknown'}", which this fuxi cannot connect (it can: ${connectors.map((c) => c.type).join(', ')}); use a volume type whose backend exports one of those`,
     )
   return found
 }

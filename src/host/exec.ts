@@ -23,11 +23,23 @@ export interface Exec {
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 60_000
 
-/** The real Exec, over execa. `env` lets tests put stand-in executables first on PATH. */
+/** Replaces every secret in `text` (and any argument equal to one) with ***. */
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text
+  for (const s of secrets) if (s) out = out.split(s).join('***')
+  return out
+}
+
+/**
+ * The real Exec, over execa. `env` lets tests put stand-in executables first on PATH. Arguments
+ * marked secret appear as *** in every error (argv, stderr, and the reason a command could not
+ * run): execa's own error, which quotes the whole command line, is never passed on.
+ */
 export function createExec(env?: Readonly<Record<string, string>>): Exec {
   return {
     async run(command, args, opts = {}) {
-      const argv = [command, ...args].map((a) => (opts.secrets?.includes(a) ? '***' : a))
+      const secrets = opts.secrets ?? []
+      const argv = [command, ...args].map((a) => (secrets.includes(a) ? '***' : a))
       const result = await execa(command, args, {
         reject: false,
         stdin: 'ignore',
@@ -36,17 +48,25 @@ export function createExec(env?: Readonly<Record<string, string>>): Exec {
         shell: false,
       })
       const exitCode = result.exitCode
+      const stderr = redact(String(result.stderr ?? ''), secrets)
       if (result.failed && exitCode === undefined) {
+        const why = result.timedOut
+          ? `timed out after ${opts.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS} ms`
+          : ((result.cause as NodeJS.ErrnoException | undefined)?.code ?? 'could not run')
         throw new CommandFailedError(
           argv,
           undefined,
-          String(result.stderr || result.shortMessage || ''),
-          result.cause,
+          stderr || (why === 'ENOENT' ? `${command}: command not found` : why),
+          { notFound: why === 'ENOENT' },
         )
       }
       const ok = exitCode === 0 || (exitCode !== undefined && opts.okExitCodes?.includes(exitCode))
       if (!ok)
-        throw new CommandFailedError(argv, exitCode, String(result.stderr || result.stdout || ''))
+        throw new CommandFailedError(
+          argv,
+          exitCode,
+          stderr || redact(String(result.stdout ?? ''), secrets),
+        )
       return {
         stdout: String(result.stdout ?? ''),
         stderr: String(result.stderr ?? ''),

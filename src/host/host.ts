@@ -24,6 +24,8 @@ export interface Host {
   loopDevicesFor(file: string): Promise<string[]>
   /** Every attached loop device by backing file (one scan, for batch inspection). */
   loopDevices(): Promise<Map<string, string[]>>
+  /** The file behind a loop device ('' when it has none). */
+  loopBackingFile(device: string): Promise<string>
   /** Attach `file` to a loop device, reusing one that already backs it. */
   attachLoop(file: string): Promise<string>
   detachLoop(device: string): Promise<void>
@@ -31,6 +33,11 @@ export interface Host {
   resolveDevice(path: string): Promise<string>
   /** Whether `path` exists and is a block device. */
   isBlockDevice(path: string): Promise<boolean>
+  /**
+   * Why `device` must not be formatted or mounted: it is mounted (in any mount namespace), swap,
+   * holds partitions, or has holders (LVM, md, dm). Undefined when it is free.
+   */
+  deviceInUse(device: string): Promise<string | undefined>
   /** This boot's id (changes on every host reboot). */
   bootId(): Promise<string>
 }

@@ -1,4 +1,5 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises'
+import { deviceInUse } from './device-use.ts'
 import type { Exec } from './exec.ts'
 import type { Host } from './host.ts'
 import { readMountInfo } from './mountinfo.ts'
@@ -62,6 +63,13 @@ export function createLinuxHost(exec: Exec, procRoot = '/proc', sysRoot = '/sys'
     async loopDevicesFor(file) {
       return (await loopDevices()).get(file) ?? []
     },
+    async loopBackingFile(device) {
+      const name = device.replace(/^\/dev\//, '')
+      if (!/^loop\d+$/.test(name)) return ''
+      return (
+        await readFile(`${sysRoot}/block/${name}/loop/backing_file`, 'utf8').catch(() => '')
+      ).trim()
+    },
     async attachLoop(file) {
       const r = await exec.run('losetup', ['--find', '--show', '--nooverlap', file])
       const dev = r.stdout.trim()
@@ -78,6 +86,7 @@ export function createLinuxHost(exec: Exec, procRoot = '/proc', sysRoot = '/sys'
         () => false,
       )
     },
+    deviceInUse: (device) => deviceInUse(device, { mounts, sysRoot, procRoot }),
     async bootId() {
       return (await readFile(`${procRoot}/sys/kernel/random/boot_id`, 'utf8')).trim()
     },

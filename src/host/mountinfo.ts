@@ -5,6 +5,8 @@ export interface MountEntry {
   mountPoint: string
   fsType: string
   source: string
+  /** The device number of the mounted filesystem, "major:minor". */
+  dev?: string
 }
 
 /** mountinfo escapes space, tab, newline and backslash as octal (\040 ...). */
@@ -27,7 +29,12 @@ export function parseMountInfo(text: string): MountEntry[] {
     const fsType = right[0]
     const source = right[1]
     if (mountPoint === undefined || fsType === undefined || source === undefined) continue
-    out.push({ mountPoint: unescapeOctal(mountPoint), fsType, source: unescapeOctal(source) })
+    out.push({
+      mountPoint: unescapeOctal(mountPoint),
+      fsType,
+      source: unescapeOctal(source),
+      ...(left[2] ? { dev: left[2] } : {}),
+    })
   }
   return out
 }

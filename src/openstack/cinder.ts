@@ -1,6 +1,11 @@
+import { OpenStackHttpError } from '../errors.ts'
 import { type MetadataApi, ResourceMetadata, ServiceApi } from './service-api.ts'
 import type { Session } from './session.ts'
 import { resourceWait, waitForStatus } from './wait.ts'
+
+/** Pages and volumes a list follows at most (Cinder's pages hold up to 1000). */
+export const LIST_MAX_PAGES = 100
+export const LIST_MAX_ITEMS = 50_000
 
 /** Cinder v3. Attachments need 3.27, completing one 3.44, the attach mode 3.54. */
 export const CINDER_TARGET_VERSION = '3.54'
@@ -144,11 +149,22 @@ export class CinderClient {
     return res.status === 404 ? undefined : volumeOf((res.json as { volume: unknown }).volume)
   }
 
-  /** Every volume matching the filter, following pages (marker = last id) until the last one. */
+  /**
+   * Every volume matching the filter, following pages (marker = last id) until the last one, at
+   * most LIST_MAX_PAGES pages and LIST_MAX_ITEMS volumes: a cloud that keeps answering "next"
+   * (or a marker that does not move) is an error, not an endless loop or an exhausted heap.
+   */
   async listVolumes(f: ListVolumesFilter = {}): Promise<CinderVolume[]> {
     const out: CinderVolume[] = []
     let marker: string | undefined
-    for (;;) {
+    for (let pages = 1; ; pages++) {
+      if (pages > LIST_MAX_PAGES || out.length > LIST_MAX_ITEMS)
+        throw new OpenStackHttpError({
+          service: 'volumev3',
+          method: 'GET',
+          url: '/volumes/detail',
+          detail: `the volume list did not end after ${LIST_MAX_PAGES} pages or ${LIST_MAX_ITEMS} volumes (${out.length} so far); narrow it (all_tenants = false, a dedicated volume_from) or check the endpoint`,
+        })
       const res = await this.api.call({
         method: 'GET',
         path: '/volumes/detail',
@@ -165,7 +181,9 @@ export class CinderClient {
       out.push(...page)
       const more = body.volumes_links?.some((l) => l.rel === 'next')
       if (!more || page.length === 0) return out
-      marker = page[page.length - 1]?.id
+      const next = page[page.length - 1]?.id
+      if (next === marker) return out // the marker did not move: no further page
+      marker = next
     }
   }
 

@@ -45,6 +45,9 @@ export interface TransportOptions {
   sleep?: (ms: number) => Promise<void>
 }
 
+/** The largest answer fuxi reads from an OpenStack API (a detail list of 1000 volumes is ~2 MiB). */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+
 /** Idempotent GETs are retried on 5xx and connection resets with this backoff; nothing else is. */
 export const GET_RETRY_DELAYS_MS = [200, 600, 1500] as const
 const RETRYABLE_CODES = new Set([
@@ -63,6 +66,9 @@ export function createTransport(opts: TransportOptions): HttpTransport {
     timeout: opts.timeoutMs,
     validateStatus: () => true,
     maxRedirects: 0,
+    // A peer that answers without end is refused, never buffered until the heap runs out.
+    maxContentLength: MAX_RESPONSE_BYTES,
+    maxBodyLength: MAX_RESPONSE_BYTES,
     httpAgent: new HttpAgent({ keepAlive: true }),
     httpsAgent: new Agent({
       keepAlive: true,
@@ -198,6 +204,8 @@ function transportDetail(
   /** The timeout was cut short by the plugin call's budget. */
   capped: boolean,
 ): string {
+  if (/maxContentLength size of/.test((e as Error).message))
+    return `the answer exceeded ${MAX_RESPONSE_BYTES} bytes and was refused (a misbehaving endpoint or proxy?)`
   switch (code) {
     case 'ECONNREFUSED':
       return 'connection refused: is the endpoint URL right and the service up?'

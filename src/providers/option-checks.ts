@@ -46,3 +46,23 @@ export function parseChoice(
   if (!allowed.includes(v)) throw invalidOption(key, value, `use one of: ${allowed.join(', ')}`)
   return v
 }
+
+/**
+ * `-o suid=true`, `-o dev=true`: let the volume's filesystem honour setuid bits and device files
+ * (mounted nosuid,nodev otherwise). Only set flags are returned.
+ */
+export function parseMountFlags(opts: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const key of ['suid', 'dev'] as const) {
+    const v = opts[key]?.trim()
+    if (v === undefined || v === 'false') continue
+    if (v !== 'true')
+      throw invalidOption(
+        key,
+        opts[key],
+        `use true (mount without no${key}) or false (the default: no${key})`,
+      )
+    out[key] = v
+  }
+  return out
+}

@@ -1,4 +1,5 @@
 import { mkdir, rmdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { VolumeStateError } from '../errors.ts'
 import type { Host } from '../host/host.ts'
 import type { Logger } from '../log.ts'
@@ -50,6 +51,27 @@ export async function removeMountpoint(mountpoint: string, log: Logger): Promise
   })
 }
 
+/**
+ * Where a volume keeps the mount flags it opted back into (`-o suid=true`, `-o dev=true`): the
+ * Cinder or Manila metadata key, or the local image's metadata field.
+ */
+export const MOUNT_FLAGS_KEY = 'fuxi_mount_flags'
+
+/**
+ * The mount options of a volume: nosuid and nodev unless it opted out (`flags` lists `suid`,
+ * `dev`), and read-only without touching the journal when `mode` is ro (ext4 noload, xfs
+ * norecovery: a read-only mount must not replay a log another host is writing).
+ */
+export function mountOptions(fstype: string, mode: 'rw' | 'ro', flags = ''): string[] {
+  const allowed = flags.split(',')
+  const out = [
+    ...(allowed.includes('suid') ? [] : ['nosuid']),
+    ...(allowed.includes('dev') ? [] : ['nodev']),
+  ]
+  if (mode === 'ro') out.push('ro', fstype === 'xfs' ? 'norecovery' : 'noload')
+  return out
+}
+
 /** Mounts `device` at `mountpoint` unless it is already mounted there; refuses another source. */
 export async function mountOnce(
   host: Host,
@@ -57,6 +79,7 @@ export async function mountOnce(
   mountpoint: string,
   fstype: string,
   ctx: OpContext,
+  o: { options?: readonly string[] } = {},
 ): Promise<void> {
   await ctx.step('mounting')
   const current = await host.mountAt(mountpoint)
@@ -65,7 +88,9 @@ export async function mountOnce(
       `${mountpoint} already has ${current.source} mounted; unmount it and retry`,
     )
   if (!current) {
-    await mkdir(mountpoint, { recursive: true, mode: 0o755 })
-    await host.mount(device, mountpoint, fstype)
+    // Only root reaches volume data through the data root; containers get it by bind mount.
+    await mkdir(dirname(mountpoint), { recursive: true, mode: 0o700 })
+    await mkdir(mountpoint, { recursive: true, mode: 0o700 })
+    await host.mount(device, mountpoint, fstype, o.options ?? mountOptions(fstype, 'rw'))
   }
 }

@@ -102,4 +102,9 @@ export interface VolumeProvider {
   ): Promise<Map<string, PhysicalState>>
   /** Extra fields for `docker volume inspect`'s Status. */
   describe(name: string): Readonly<Record<string, unknown>>
+  /**
+   * Tells other hosts this one is alive, on the volumes it holds (run every [cinder]
+   * heartbeat_interval); returns how many it refreshed. Providers without shared volumes have none.
+   */
+  heartbeat?(): Promise<number>
 }

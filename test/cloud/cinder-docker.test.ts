@@ -113,7 +113,10 @@ describe('docker volumes on Cinder (dev cloud)', () => {
     try {
       const rm1 = await e.dockerd.docker(['volume', 'rm', 'held'])
       assert.notEqual(rm1.code, 0)
-      assert.match(rm1.stderr, /attached to other-docker-host; stop its containers there first/)
+      assert.match(
+        rm1.stderr,
+        /attached to other-docker-host \(attachment [0-9a-f-]{36}, read-write\); stop its containers there first/,
+      )
       const run = await e.runOnce('held', 'true')
       assert.notEqual(run.code, 0)
       assert.match(run.stderr, /attached to other-docker-host/)

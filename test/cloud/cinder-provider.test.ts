@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { it, type TestContext } from 'node:test'
@@ -85,7 +86,16 @@ async function make(
     assert.deepEqual(leaksUnder(dir), { mounts: [], loops: [] })
     assert.deepEqual(loopsOf(ids), [], 'no loop device of a deleted volume is left')
   }
-  return { provider, api, host, dir, volumeFrom, mountRoot, createOptions: { size: '1' } }
+  return {
+    provider,
+    api,
+    host,
+    dir,
+    volumeFrom,
+    mountRoot,
+    hostId: connector.host,
+    createOptions: { size: '1' },
+  }
 }
 
 providerContract('cinder (dev cloud, real host)', (t) => make(t), {
@@ -108,7 +118,7 @@ providerContract('cinder (dev cloud, real host)', (t) => make(t), {
       await provider.unmount('data', mp, testContext())
     })
 
-    it('a volume attached to another host: mount and remove refused unless multiattach', async (t) => {
+    it('a volume attached to another host: mount and remove refused; multiattach: one writer, readers with readonly-many', async (t) => {
       const here = await make(t)
       const there = await make(t, {
         volumeFrom: here.volumeFrom,
@@ -121,35 +131,82 @@ providerContract('cinder (dev cloud, real host)', (t) => make(t), {
         here.provider.mount('single', `${here.mountRoot}/single`, testContext()),
         (e: unknown) => {
           assert.ok(e instanceof VolumeInUseError)
-          assert.match(e.message, /attached to other-docker-host/)
+          assert.match(
+            e.message,
+            /attached to other-docker-host \(attachment [0-9a-f-]{36}, read-write, last heard from \d+ s ago\)/,
+          )
           return true
         },
       )
       await assert.rejects(
         here.provider.remove('single'),
-        /attached to other-docker-host; stop its containers there first/,
+        /attached to other-docker-host \(attachment [0-9a-f-]{36}, read-write\); stop its containers there first/,
       )
       await there.provider.unmount('single', `${there.mountRoot}/single`, testContext())
 
+      // multiattach, single writer (the default): a second writer is refused, nothing is left
       await here.provider.create(
         'shared',
         here.provider.parseOptions({ volume_type: 'multiattach', multiattach: 'true' }),
       )
       await there.provider.mount('shared', `${there.mountRoot}/shared`, testContext())
-      await writeFile(`${there.mountRoot}/shared/note`, 'written there')
-      await here.provider.mount('shared', `${here.mountRoot}/shared`, testContext())
-      assert.equal(await readFile(`${here.mountRoot}/shared/note`, 'utf8'), 'written there')
+      await assert.rejects(
+        here.provider.mount('shared', `${here.mountRoot}/shared`, testContext()),
+        /attached to other-docker-host .*read-write.*a multiattach volume is written by one host at a time/,
+      )
       await here.provider.get('shared')
-      assert.equal((here.provider.describe('shared').attached_to as string[]).length, 2)
-      await here.provider.unmount('shared', `${here.mountRoot}/shared`, testContext())
+      assert.deepEqual(here.provider.describe('shared').attached_to, ['other-docker-host'])
       await there.provider.unmount('shared', `${there.mountRoot}/shared`, testContext())
+
+      // readonly-many: the writer writes, another host reads what it wrote
+      await here.provider.create(
+        'readers',
+        here.provider.parseOptions({
+          volume_type: 'multiattach',
+          multiattach: 'true',
+          access: 'readonly-many',
+        }),
+      )
+      await there.provider.mount('readers', `${there.mountRoot}/readers`, testContext())
+      await writeFile(`${there.mountRoot}/readers/note`, 'written there')
+      execFileSync('sync')
+      await here.provider.mount('readers', `${here.mountRoot}/readers`, testContext())
+      assert.equal(await readFile(`${here.mountRoot}/readers/note`, 'utf8'), 'written there')
+      await assert.rejects(writeFile(`${here.mountRoot}/readers/mine`, 'x'), /EROFS/)
+      await here.provider.get('readers')
+      assert.deepEqual(
+        (here.provider.describe('readers').attached_to as string[]).sort(),
+        [`other-docker-host`, `${here.hostId} (read-only)`].sort(),
+      )
+      await here.provider.unmount('readers', `${here.mountRoot}/readers`, testContext())
+      await there.provider.unmount('readers', `${there.mountRoot}/readers`, testContext())
     })
 
-    it('-o multiattach=true with a type that does not allow it fails clearly and leaves nothing', async (t) => {
+    it('-o multiattach=true with a type that does not allow it fails clearly; what it made is discarded', async (t) => {
       const { provider, api, volumeFrom } = await make(t)
+      const made: string[] = []
+      const ctx = {
+        log: memoryLogger().log,
+        marker: 'test/1',
+        made: async (id: string) => void made.push(id),
+      }
       await assert.rejects(
-        provider.create('nomulti', provider.parseOptions({ multiattach: 'true' })),
+        provider.create('nomulti', provider.parseOptions({ multiattach: 'true' }), ctx),
         /volume type "default" does not allow multiattach/,
+      )
+      assert.equal(made.length, 1, 'the id was reported before the wait')
+      assert.deepEqual(
+        await provider.discard({ id: made[0] as string, marker: 'not-this-create' }, ctx.log),
+        {
+          kind: 'kept',
+          why: "it does not carry this create's marker",
+        },
+      )
+      assert.deepEqual(
+        await provider.discard({ id: made[0] as string, marker: 'test/1' }, ctx.log),
+        {
+          kind: 'deleted',
+        },
       )
       await new Promise((r) => setTimeout(r, 500))
       const left = await api.listVolumes({ metadata: { volume_from: volumeFrom } })

@@ -18,7 +18,9 @@ function manilaConf(volumeFrom: string, providers = 'manila'): string {
     `volume_providers = ${providers}`,
     `volume_from = ${volumeFrom}`,
     'my_ip = 127.0.0.1',
-    ...(providers.includes('cinder') ? ['[cinder]', 'auth_section = manila'] : []),
+    ...(providers.includes('cinder')
+      ? ['[cinder]', 'auth_section = manila', 'local_connection = true']
+      : []),
     ...demoAuthConf('manila'),
   ].join('\n')
 }

@@ -95,7 +95,9 @@ describe('docker volumes through Nova (dev cloud Nova, fake virt driver)', () =>
       assert.notEqual(rm.code, 0)
       assert.match(
         rm.stderr,
-        new RegExp(`attached to ${other.id}; stop its containers there first`),
+        new RegExp(
+          `attached to ${other.id} \\(attachment [0-9a-f-]{36}, read-write\\); stop its containers there first`,
+        ),
       )
       assert.deepEqual(
         (await cinder.getVolume(v.id))?.attachments.map((a) => a.server_id),

@@ -37,6 +37,17 @@ export class FakeCinder implements CinderApi {
 
   file = (id: string) => join(this.#dir, `volume-${id}.img`)
 
+  /** "<volume id> <connector host>" → its loop device: each host sees its own device of a volume. */
+  readonly #devices = new Map<string, string>()
+  async #deviceFor(volumeId: string, host: string): Promise<string> {
+    const key = `${volumeId} ${host}`
+    const known = this.#devices.get(key)
+    if (known && this.#host.loops.has(known)) return known
+    const device = await this.#host.attachLoop(this.file(volumeId), { separate: true })
+    this.#devices.set(key, device)
+    return device
+  }
+
   #fail(what: Failable, method: string) {
     if (this.failNext.delete(what))
       throw new OpenStackHttpError({
@@ -150,7 +161,7 @@ export class FakeCinder implements CinderApi {
         'POST',
         `Invalid volume: Volume ${volumeId} status must be available or downloading to reserve, but the current status is ${v.status}.`,
       )
-    const device = o.connector ? await this.#host.attachLoop(this.file(volumeId)) : undefined
+    const device = o.connector ? await this.#deviceFor(volumeId, o.connector.host) : undefined
     const a = {
       id: randomUUID(),
       status: o.connector ? 'attaching' : 'reserved',
@@ -206,11 +217,14 @@ export class FakeCinder implements CinderApi {
     const v = this.volumes.get(a.volume_id)
     if (v) {
       v.attachments = v.attachments.filter((x) => x.attachment_id !== id)
-      // The map holds this host's attachments only: the export goes with the last of them.
+      // Each host's device goes with its last attachment (the dev cloud's driver does the same).
       const live = [...this.attachments.values()].filter((x) => x.volume_id === v.id)
-      if (!live.length)
-        for (const dev of await this.#host.loopDevicesFor(this.file(v.id)))
-          await this.#host.detachLoop(dev)
+      const key = `${v.id} ${a.host}`
+      const device = this.#devices.get(key)
+      if (device && !live.some((x) => x.host === a.host)) {
+        this.#devices.delete(key)
+        if (this.#host.loops.has(device)) await this.#host.detachLoop(device)
+      }
       if (v.attachments.length) v.status = 'in-use'
       else if (!live.length) v.status = 'available'
     }

@@ -28,8 +28,11 @@ export class FakeHost implements Host {
   async mountAt(path: string) {
     return this.table.findLast((m) => m.mountPoint === path)
   }
-  async mount(source: string, target: string, fsType: string) {
+  /** The options of each mount, by target. */
+  readonly mountOptions = new Map<string, readonly string[]>()
+  async mount(source: string, target: string, fsType: string, options: readonly string[] = []) {
     this.calls.push(`mount ${source} ${target}`)
+    this.mountOptions.set(target, options)
     if (this.mountDelayMs) await new Promise((r) => setTimeout(r, this.mountDelayMs))
     this.#fail('mount', ['mount', source, target])
     const file = this.loops.get(source)
@@ -78,11 +81,12 @@ export class FakeHost implements Host {
   async loopDevicesFor(file: string) {
     return [...this.loops].filter(([, f]) => f === file).map(([d]) => d)
   }
-  async attachLoop(file: string) {
+  /** `separate`: a loop device of its own even when one already backs the file (another host's view of a shared disk). */
+  async attachLoop(file: string, o: { separate?: boolean } = {}) {
     this.calls.push(`losetup ${file}`)
     this.#fail('attachLoop', ['losetup', file])
     const existing = (await this.loopDevicesFor(file))[0]
-    if (existing) return existing
+    if (existing && !o.separate) return existing
     const dev = `/dev/loop${this.#next++}`
     this.loops.set(dev, file)
     return dev
@@ -98,6 +102,17 @@ export class FakeHost implements Host {
   }
   async isBlockDevice(path: string) {
     return this.loops.has(path)
+  }
+  async loopBackingFile(device: string) {
+    return this.loops.get(device) ?? ''
+  }
+  /** Devices a test says are busy (swap, held by LVM, ...), with the reason. */
+  readonly busy = new Map<string, string>()
+  async deviceInUse(device: string) {
+    const reason = this.busy.get(device)
+    if (reason) return `${device} ${reason}`
+    const at = this.table.filter((m) => m.source === device).map((m) => m.mountPoint)
+    return at.length ? `${device} is mounted at ${at.join(', ')}` : undefined
   }
   async bootId() {
     return this.boot

@@ -56,10 +56,14 @@ describe('connectors with stand-in iscsiadm and rbd', { skip: ROOT_SKIP }, () =>
       auth_username: 'fuxi',
       auth_password: 's3cret-chap',
     }
-    const dev = await iscsi.connect(info, log)
+    const dev = await iscsi.connect(info, log, 'volume-1')
     assert.match(dev, /^\/dev\/loop\d+$/)
     assert.equal(backing(dev), img)
-    assert.equal(await iscsi.connect(info, log), dev, 'a second connect reuses the session')
+    assert.equal(
+      await iscsi.connect(info, log, 'volume-1'),
+      dev,
+      'a second connect reuses the session',
+    )
     assert.deepEqual(s.argv('iscsiadm').slice(0, 5), [
       `-m node -T ${iqn} -p 192.0.2.5:3260 --op new`,
       `-m node -T ${iqn} -p 192.0.2.5:3260 --op update -n node.session.auth.authmethod -v CHAP`,
@@ -67,13 +71,16 @@ describe('connectors with stand-in iscsiadm and rbd', { skip: ROOT_SKIP }, () =>
       `-m node -T ${iqn} -p 192.0.2.5:3260 --op update -n node.session.auth.password -v s3cret-chap`,
       `-m node -T ${iqn} -p 192.0.2.5:3260 --login`,
     ])
-    await iscsi.disconnect(info, log)
-    await iscsi.disconnect(info, log)
+    await iscsi.disconnect(info, log, 'volume-1')
+    await iscsi.disconnect(info, log, 'volume-1')
     assert.deepEqual(leaksUnder(s.dir), { mounts: [], loops: [] })
 
     const wrong = { ...info, auth_password: 'not-it' }
-    await assert.rejects(iscsi.connect(wrong, log), /Login failed: authorization failure/)
-    await iscsi.disconnect(wrong, log)
+    await assert.rejects(
+      iscsi.connect(wrong, log, 'volume-1'),
+      /Login failed: authorization failure/,
+    )
+    await iscsi.disconnect(wrong, log, 'volume-1')
     // A failing command that carries the secret shows *** instead of it.
     const err = await s.exec
       .run('sh', ['-c', 'exit 3', 'sh', 's3cret-chap'], { secrets: ['s3cret-chap'] })
@@ -97,9 +104,9 @@ describe('connectors with stand-in iscsiadm and rbd', { skip: ROOT_SKIP }, () =>
         auth_username: 'cinder',
       },
     }
-    const dev = await rbd.connect(info, log)
+    const dev = await rbd.connect(info, log, 'volume-1')
     assert.equal(backing(dev), img)
-    assert.equal(await rbd.connect(info, log), dev)
+    assert.equal(await rbd.connect(info, log, 'volume-1'), dev)
     assert.equal(
       s
         .argv('rbd')
@@ -108,11 +115,15 @@ describe('connectors with stand-in iscsiadm and rbd', { skip: ROOT_SKIP }, () =>
       'map volumes/volume-2 --id cinder --mon_host 192.0.2.7:6789,192.0.2.8:6789',
       'mapped once',
     )
-    await rbd.disconnect(info, log)
-    await rbd.disconnect(info, log)
+    await rbd.disconnect(info, log, 'volume-1')
+    await rbd.disconnect(info, log, 'volume-1')
     assert.deepEqual(leaksUnder(s.dir), { mounts: [], loops: [] })
     await assert.rejects(
-      rbd.connect({ driver_volume_type: 'rbd', data: { name: 'volumes/missing' } }, log),
+      rbd.connect(
+        { driver_volume_type: 'rbd', data: { name: 'volumes/missing' } },
+        log,
+        'volume-1',
+      ),
       /rbd: error opening image volumes\/missing/,
     )
   })

@@ -86,11 +86,15 @@ export function cloudSession(
 /** A name no other run or test uses. */
 export const uniqueName = (what: string) => `fuxi-ct-${what}-${randomBytes(3).toString('hex')}`
 
-/** fuxi.conf lines giving a section the non-admin user's Keystone credentials. */
+/**
+ * fuxi.conf lines giving a section the non-admin user's Keystone credentials ([cinder]: and the
+ * `local` connection type, which the dev cloud's loop-backed Cinder exports).
+ */
 export function demoAuthConf(section: 'cinder' | 'manila'): string[] {
   const a = devcloudAuth('openrc-demo')
   return [
     `[${section}]`,
+    ...(section === 'cinder' ? ['local_connection = true'] : []),
     `auth_url = ${a.auth_url}`,
     `username = ${a.username}`,
     `password = ${a.password}`,

@@ -6,7 +6,7 @@ import { VolumeInUseError } from '../../src/errors.ts'
 import type { CinderVolume } from '../../src/openstack/cinder.ts'
 import { instanceId } from '../../src/openstack/instance-id.ts'
 import { createTransport } from '../../src/openstack/transport.ts'
-import { attachState } from '../../src/providers/cinder/attach-state.ts'
+import { attachState, decideAttach } from '../../src/providers/cinder/attach-state.ts'
 import { createCinderProvider } from '../../src/providers/cinder/cinder-provider.ts'
 import { deviceBySerial, novaAttachments } from '../../src/providers/cinder/nova-attachments.ts'
 import { LIST_FRESH_MS } from '../../src/volumes/volume-service.ts'
@@ -27,7 +27,11 @@ const DEFAULTS = {
   multiattach: false,
 }
 
-async function make(t: TestContext, host = new FakeHost(), takeover: 'never' | 'force' = 'never') {
+async function make(
+  t: TestContext,
+  host = new FakeHost(),
+  takeover: 'never' | 'stale' | 'force' = 'never',
+) {
   const dir = await tmpDir(t)
   const cinder = new FakeCinder(host, dir)
   const provider = createCinderProvider(
@@ -82,10 +86,83 @@ describe('attach state', () => {
       attachState(vol({ status: 'in-use', multiattach: true, attachments: [att('b')] }), HOST),
       {
         kind: 'ATTACHED_TO_OTHER',
-        hosts: ['b'],
+        others: [{ attachmentId: 'a-b', host: 'b', by: 'cinder', mode: 'rw', seenAt: undefined }],
         multiattach: true,
       },
     )
+  })
+
+  it('knows hosts by their id and their records, never by a host name alone', () => {
+    // A clone of this host (same host name, its own id) holds the volume: not this host's.
+    const clone = vol({
+      status: 'in-use',
+      attachments: [{ attachment_id: 'a1', host_name: null, server_id: null }],
+      metadata: { fuxi_attachment_a1: 'web-1-0badc0de;rw;2026-12-02T10:00:00.000Z' },
+    })
+    const state = attachState(clone, 'web-1-12345678')
+    assert.equal(state.kind, 'ATTACHED_TO_OTHER')
+    assert.deepEqual(state.kind === 'ATTACHED_TO_OTHER' && state.others[0], {
+      attachmentId: 'a1',
+      host: 'web-1-0badc0de',
+      by: 'fuxi',
+      mode: 'rw',
+      seenAt: Date.parse('2026-12-02T10:00:00.000Z'),
+    })
+    // The attachment this host's own record names is this host's, whatever name it carries.
+    assert.equal(attachState(clone, 'web-1-12345678', 'a1').kind, 'ATTACHED_TO_THIS')
+    // A key written before host ids (a bare host name) reads as read-write, never heard from.
+    const legacy = vol({
+      status: 'in-use',
+      attachments: [{ attachment_id: 'a2', host_name: null, server_id: null }],
+      metadata: { fuxi_attachment_a2: 'web-1' },
+    })
+    const l = attachState(legacy, 'web-1-12345678')
+    assert.ok(l.kind === 'ATTACHED_TO_OTHER' && l.others[0]?.host === 'web-1')
+    assert.equal(l.kind === 'ATTACHED_TO_OTHER' && l.others[0]?.seenAt, undefined)
+    // Being attached (not listed yet): who is attaching it, from its key.
+    const attaching = vol({ status: 'attaching', metadata: { fuxi_attachment_a3: 'host-c;rw' } })
+    assert.deepEqual(attachState(attaching, HOST), {
+      kind: 'TRANSITIONAL',
+      status: 'attaching',
+      pending: ['host-c'],
+    })
+  })
+
+  it('decides: one writer; readers with readonly-many; takeover only from holders gone silent', () => {
+    const now = Date.parse('2026-12-02T12:00:00.000Z')
+    const policy = {
+      holder: 'host' as const,
+      takeover: 'never' as const,
+      takeoverAfterMs: 60_000,
+      readonlyMany: false,
+      now,
+    }
+    const held = (mode: 'rw' | 'ro', seen?: string, multiattach = true) =>
+      vol({
+        status: 'in-use',
+        multiattach,
+        attachments: [{ attachment_id: 'a1', host_name: null, server_id: null }],
+        metadata: { fuxi_attachment_a1: `host-a;${mode}${seen ? `;${seen}` : ''}` },
+      })
+    const decide = (v: CinderVolume, p = {}) =>
+      decideAttach('db', v, attachState(v, HOST), { ...policy, ...p })
+    assert.deepEqual(decide(vol({})), { kind: 'ATTACH', mode: 'rw' })
+    assert.deepEqual(decide(held('ro')), { kind: 'ATTACH', mode: 'rw' }, 'readers do not block')
+    assert.throws(
+      () => decide(held('rw', '2026-12-02T11:59:50.000Z')),
+      /attached to host-a \(attachment a1, read-write, last heard from 10 s ago\); a multiattach volume is written by one host at a time.*-o access=readonly-many.*attachment-delete a1.*takeover = stale/,
+    )
+    assert.deepEqual(decide(held('rw'), { readonlyMany: true }), { kind: 'ATTACH', mode: 'ro' })
+    // takeover: a holder silent for longer than takeover_after, never one heard from lately
+    const silent = held('rw', '2026-12-02T11:50:00.000Z', false)
+    assert.equal(decide(silent, { takeover: 'stale' }).kind, 'TAKE_OVER')
+    assert.throws(
+      () => decide(held('rw', '2026-12-02T11:59:30.000Z', false), { takeover: 'force' }),
+      /last heard from 30 s ago.*fuxi does not take it over: that host is alive/,
+    )
+    // a holder fuxi never heard from: only force takes it
+    assert.throws(() => decide(held('rw', undefined, false), { takeover: 'stale' }), /never heard/)
+    assert.equal(decide(held('rw', undefined, false), { takeover: 'force' }).kind, 'TAKE_OVER')
   })
 })
 
@@ -200,20 +277,29 @@ providerContract('cinder (fake Cinder, fake host)', make, {
         provider.mount('held', `${mountRoot}/held`, testContext()),
         (e: unknown) => {
           assert.ok(e instanceof VolumeInUseError)
-          assert.match(e.message, /attached to host-b; it can be used on one host at a time/)
+          assert.match(
+            e.message,
+            /attached to host-b \(attachment a-host-b, read-write, .*\); it is used on one host at a time/,
+          )
           return true
         },
       )
       await assert.rejects(
         provider.remove('held'),
-        /attached to host-b; stop its containers there first/,
+        /attached to host-b \(attachment a-host-b, read-write\); stop its containers there first/,
       )
       assert.ok(cinder.volumes.has(other.id))
+      // multiattach: another host reading it does not keep this one from writing
       const shared = await cinder.add({
         name: 'shared',
         status: 'in-use',
         multiattach: true,
-        metadata: { volume_from: 'fuxi', fstype: 'ext4', fuxi_formatted: 'true' },
+        metadata: {
+          volume_from: 'fuxi',
+          fstype: 'ext4',
+          fuxi_formatted: 'true',
+          'fuxi_attachment_a-host-b': 'host-b;ro;2026-12-02T00:00:00.000Z',
+        },
         attachments: [att('host-b')],
       })
       host.setSignature(cinder.file(shared.id), 'ext4')
@@ -222,6 +308,7 @@ providerContract('cinder (fake Cinder, fake host)', make, {
         cinder.volumes.get(shared.id)?.attachments.map((a) => a.host_name),
         ['host-b', HOST],
       )
+      assert.deepEqual(host.mountOptions.get(`${mountRoot}/shared`), ['nosuid', 'nodev'])
       await provider.unmount('shared', `${mountRoot}/shared`, testContext())
       assert.deepEqual(
         cinder.volumes.get(shared.id)?.attachments.map((a) => a.host_name),
@@ -230,12 +317,60 @@ providerContract('cinder (fake Cinder, fake host)', make, {
       )
     })
 
-    it('takeover = force takes a volume from a host that is gone; never (the default) refuses', async (t) => {
-      const { provider, cinder, host, mountRoot } = await make(t, new FakeHost(), 'force')
+    it('a multiattach volume another host writes: refused read-write, mounted read-only with readonly-many', async (t) => {
+      const { provider, cinder, host, mountRoot } = await make(t)
+      const writer = {
+        volume_from: 'fuxi',
+        fstype: 'ext4',
+        fuxi_formatted: 'true',
+        'fuxi_attachment_a-host-b': `host-b;rw;${new Date().toISOString()}`,
+      }
+      const rw = await cinder.add({
+        name: 'rw',
+        status: 'in-use',
+        multiattach: true,
+        metadata: { ...writer },
+        attachments: [att('host-b')],
+      })
+      await assert.rejects(
+        provider.mount('rw', `${mountRoot}/rw`, testContext()),
+        /attached to host-b .*read-write, last heard from \d+ s ago\); a multiattach volume is written by one host at a time/,
+      )
+      assert.deepEqual(cinder.volumes.get(rw.id)?.attachments.length, 1, 'nothing left attached')
+      const ro = await cinder.add({
+        name: 'ro',
+        status: 'in-use',
+        multiattach: true,
+        metadata: { ...writer, fuxi_access: 'readonly-many' },
+        attachments: [att('host-b')],
+      })
+      host.setSignature(cinder.file(ro.id), 'ext4')
+      await provider.mount('ro', `${mountRoot}/ro`, testContext())
+      assert.deepEqual(host.mountOptions.get(`${mountRoot}/ro`), [
+        'nosuid',
+        'nodev',
+        'ro',
+        'noload',
+      ])
+      const mine = Object.entries(cinder.volumes.get(ro.id)?.metadata ?? {}).find(
+        ([k, v]) => k.startsWith('fuxi_attachment_') && v.startsWith(`${HOST};`),
+      )
+      assert.match(String(mine?.[1]), new RegExp(`^${HOST};ro;`), 'read-only in its holder key')
+      await provider.unmount('ro', `${mountRoot}/ro`, testContext())
+    })
+
+    it('takeover: stale takes a volume from a host silent past takeover_after; never (the default) refuses', async (t) => {
+      const { provider, cinder, host, mountRoot } = await make(t, new FakeHost(), 'stale')
+      const long = new Date(Date.now() - 3_600_000).toISOString()
       const v = await cinder.add({
         name: 'orphaned',
         status: 'in-use',
-        metadata: { volume_from: 'fuxi', fstype: 'ext4', fuxi_formatted: 'true' },
+        metadata: {
+          volume_from: 'fuxi',
+          fstype: 'ext4',
+          fuxi_formatted: 'true',
+          'fuxi_attachment_a-dead-host': `dead-host;rw;${long}`,
+        },
         attachments: [att('dead-host')],
       })
       host.setSignature(cinder.file(v.id), 'ext4')
@@ -244,20 +379,20 @@ providerContract('cinder (fake Cinder, fake host)', make, {
         cinder.volumes.get(v.id)?.attachments.map((a) => a.host_name),
         [HOST],
       )
+      assert.equal(cinder.volumes.get(v.id)?.metadata['fuxi_attachment_a-dead-host'], undefined)
       await provider.unmount('orphaned', `${mountRoot}/orphaned`, testContext())
       const never = await make(t)
       await never.cinder.add({
         name: 'held',
         status: 'in-use',
-        metadata: { volume_from: 'fuxi' },
+        metadata: { volume_from: 'fuxi', 'fuxi_attachment_a-b': `b;rw;${long}` },
         attachments: [att('b')],
       })
       await assert.rejects(
         never.provider.mount('held', `${never.mountRoot}/held`, testContext()),
-        /attached to b;.*\[cinder\] takeover = force lets this host take it/,
+        /attached to b \(attachment a-b, read-write, last heard from 3600 s ago\);.*If that host is gone for good, detach it there \(cinder --os-volume-api-version 3.27 attachment-delete a-b\) and retry, or set \[cinder\] takeover = stale/,
       )
     })
-
     it('Remove: detaches what this host still holds, and judges other hosts on a fresh look', async (t) => {
       const { provider, cinder, host, mountRoot } = await make(t)
       // 1. this host's attachment outlived a failed unmount (its record is still there)
@@ -580,7 +715,11 @@ providerContract('cinder through Nova (fake Cinder, fake Nova, fake host)', make
         v.attachments.map((a) => a.server_id),
         [SERVER],
       )
-      assert.equal(v.metadata[`fuxi_attachment_${v.attachments[0]?.attachment_id}`], SERVER)
+      assert.match(
+        String(v.metadata[`fuxi_attachment_${v.attachments[0]?.attachment_id}`]),
+        new RegExp(`^${SERVER};rw;\\d{4}-`),
+        'holder key: this instance, read-write, a heartbeat',
+      )
       assert.equal(
         cinder.calls.filter((c) => c.startsWith('attachment')).length,
         0,
@@ -601,7 +740,7 @@ providerContract('cinder through Nova (fake Cinder, fake Nova, fake host)', make
       })
       await assert.rejects(
         provider.mount('theirs', `${mountRoot}/theirs`, testContext()),
-        /attached to other-server; it can be used on one instance at a time/,
+        /attached to other-server \(attachment x, read-write, not a fuxi host.*\); it is used on one instance at a time.*openstack server remove volume other-server/,
       )
     })
   },

@@ -15,8 +15,8 @@ describe('mountinfo', () => {
       'garbage',
     ].join('\n')
     assert.deepEqual(parseMountInfo(text), [
-      { mountPoint: '/', fsType: 'ext4', source: '/dev/vda' },
-      { mountPoint: '/fuxi/data/local/v x', fsType: 'xfs', source: '/dev/loop3' },
+      { mountPoint: '/', fsType: 'ext4', source: '/dev/vda', dev: '254:0' },
+      { mountPoint: '/fuxi/data/local/v x', fsType: 'xfs', source: '/dev/loop3', dev: '7:3' },
     ])
   })
 })

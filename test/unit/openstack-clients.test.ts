@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { defaultConfig } from '../../src/config/load.ts'
 import { OpenStackHttpError, OpenStackVersionError } from '../../src/errors.ts'
-import { CinderClient, type Connector } from '../../src/openstack/cinder.ts'
+import { CinderClient, type Connector, LIST_MAX_PAGES } from '../../src/openstack/cinder.ts'
 import { rangeFromVersionDocument, versionRoot } from '../../src/openstack/microversion.ts'
 import { NovaClient } from '../../src/openstack/nova.ts'
 import { Session } from '../../src/openstack/session.ts'
@@ -286,6 +286,48 @@ describe('Cinder client against recorded answers', () => {
       '?name=same&limit=2&marker=v1',
       '?name=same&limit=2&marker=v3',
     ])
+  })
+
+  it('a list that never ends is an error after LIST_MAX_PAGES pages, not a hang', async (t) => {
+    const shape = (
+      loadSample('cinder-12-volume-list-by-name').response.json as { volumes: object[] }
+    ).volumes[0]
+    let n = 0
+    const srv = await sampleServer(t, (req, res) => {
+      res.setHeader('Content-Type', 'application/json')
+      if (req.url === '/v3/auth/tokens')
+        return replay(res, loadSample('keystone-01-auth-tokens-password'))
+      if (req.url === '/') {
+        res.writeHead(300).end(JSON.stringify(loadSample('cinder-01-versions').response.json))
+        return
+      }
+      n++ // a new id on every page, and always a next link
+      res.end(
+        JSON.stringify({
+          volumes: [{ ...shape, id: `v${n}` }],
+          volumes_links: [{ rel: 'next', href: 'x' }],
+        }),
+      )
+    })
+    const s = new Session({
+      section: 'cinder',
+      auth: {
+        ...defaultConfig().cinder,
+        auth_url: `${srv.base}/v3`,
+        auth_type: 'token',
+        token: 't',
+      },
+      region: '',
+      interface: 'public',
+      endpointOverride: `${srv.base}/v3/p`,
+      transport: createTransport({ timeoutMs: 2000, log: memoryLogger().log }),
+      log: memoryLogger().log,
+    })
+    await assert.rejects(
+      new CinderClient(s).listVolumes({}),
+      new RegExp(`did not end after ${LIST_MAX_PAGES} pages`),
+    )
+    assert.equal(n, LIST_MAX_PAGES)
   })
 })
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { OpenStackHttpError } from '../../src/errors.ts'
-import { createTransport } from '../../src/openstack/transport.ts'
+import { createTransport, MAX_RESPONSE_BYTES } from '../../src/openstack/transport.ts'
 import { loadSample, replay, sampleServer } from '../support/sample-server.ts'
 import { memoryLogger } from '../support/tmp.ts'
 
@@ -9,6 +9,28 @@ const transport = (timeoutMs = 2000) =>
   createTransport({ timeoutMs, log: memoryLogger().log, sleep: async () => undefined })
 
 describe('openstack transport', () => {
+  it('refuses an answer larger than MAX_RESPONSE_BYTES instead of buffering it', async (t) => {
+    const srv = await sampleServer(t, (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      const chunk = Buffer.alloc(1024 * 1024, 0x20)
+      let sent = 0
+      const more = () => {
+        while (sent < MAX_RESPONSE_BYTES + 2 * chunk.length) {
+          sent += chunk.length
+          if (!res.write(chunk)) return void res.once('drain', more)
+        }
+        res.end()
+      }
+      res.on('error', () => {})
+      more()
+    })
+    const err = await transport()
+      .request({ service: 'volumev3', method: 'GET', url: `${srv.base}/big` })
+      .catch((e: unknown) => e)
+    assert.ok(err instanceof OpenStackHttpError)
+    assert.match(err.message, /the answer exceeded 16777216 bytes and was refused/)
+  })
+
   it('sends a request id and JSON, and turns an OpenStack error body into a typed error', async (t) => {
     const notFound = loadSample('cinder-71-volume-show-404')
     const srv = await sampleServer(t, (_req, res) => replay(res, notFound))

@@ -1,11 +1,16 @@
 """Cinder volume driver for fuxi's dev cloud (test infrastructure, not for production).
 
-Each volume is a sparse file volume-<id>.img; initialize_connection attaches it to a loop device
-(reusing one that already backs it) and returns 'local' connection info with device_path, the shape
-os-brick's LocalConnector consumes. The last attachment's terminate_connection detaches it.
+Each volume is a sparse file volume-<id>.img. initialize_connection gives each connector host its
+own loop device of that file (reused for that host's further attachments), as separate machines
+would each see their own disk of a multiattach volume, and returns 'local' connection info with
+device_path, the shape os-brick's LocalConnector consumes. A host's last attachment's
+terminate_connection detaches that host's device. Which host has which device is kept beside the
+image (volume-<id>.loops.json).
 """
+import json
 import os
 import subprocess
+import threading
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -51,17 +56,52 @@ class LoopVolumeDriver(driver.VolumeDriver):
                 pass
         return sorted(found)
 
-    def _attach(self, path):
-        existing = self._loops_for(path)
-        if existing:
-            return existing[0]
-        out = subprocess.run(['losetup', '--find', '--show', '--nooverlap', path],
-                             check=True, capture_output=True, text=True)
-        return out.stdout.strip()
+    _lock = threading.Lock()
+
+    def _map_file(self, path):
+        return path[:-len('.img')] + '.loops.json'
+
+    def _read_map(self, path):
+        try:
+            with open(self._map_file(path)) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return {}
+
+    def _write_map(self, path, mapping):
+        tmp = self._map_file(path) + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(mapping, f)
+        os.replace(tmp, self._map_file(path))
+
+    def _attach(self, path, host):
+        """The loop device of `path` for connector host `host`: its own, made on first use."""
+        with self._lock:
+            mapping = self._read_map(path)
+            live = self._loops_for(path)
+            device = mapping.get(host)
+            if device not in live:
+                out = subprocess.run(['losetup', '--find', '--show', path],
+                                     check=True, capture_output=True, text=True)
+                device = out.stdout.strip()
+                mapping[host] = device
+                self._write_map(path, mapping)
+            return device
+
+    def _detach_host(self, path, host):
+        with self._lock:
+            mapping = self._read_map(path)
+            device = mapping.pop(host, None)
+            if device in self._loops_for(path):
+                subprocess.run(['losetup', '--detach', device], check=False)
+            self._write_map(path, mapping)
 
     def _detach(self, path):
-        for dev in self._loops_for(path):
-            subprocess.run(['losetup', '--detach', dev], check=False)
+        with self._lock:
+            for dev in self._loops_for(path):
+                subprocess.run(['losetup', '--detach', dev], check=False)
+            if os.path.exists(self._map_file(path)):
+                os.unlink(self._map_file(path))
 
     def _sparse_copy(self, src, dst, size_gib):
         subprocess.run(['cp', '--sparse=always', src, dst], check=True)
@@ -107,9 +147,11 @@ class LoopVolumeDriver(driver.VolumeDriver):
             subprocess.run(['losetup', '--set-capacity', dev], check=True)
 
     def ensure_export(self, context, volume):
-        # After a host reboot in-use volumes need their loop device back (the number may change).
+        # After a host reboot in-use volumes need their loop devices back (numbers may change).
         if volume.status == 'in-use':
-            self._attach(self._path(volume.name))
+            path = self._path(volume.name)
+            for host in list(self._read_map(path)):
+                self._attach(path, host)
 
     def create_export(self, context, volume, connector):
         pass
@@ -117,16 +159,23 @@ class LoopVolumeDriver(driver.VolumeDriver):
     def remove_export(self, context, volume):
         pass
 
+    @staticmethod
+    def _host(connector):
+        return (connector or {}).get('host') or '-'
+
     def initialize_connection(self, volume, connector, **kwargs):
-        device = self._attach(self._path(volume.name))
+        device = self._attach(self._path(volume.name), self._host(connector))
         return {'driver_volume_type': 'local', 'data': {'device_path': device, 'access_mode': 'rw'}}
 
     def terminate_connection(self, volume, connector, **kwargs):
-        live = [a for a in (volume.volume_attachment or []) if a.attach_status != 'detached']
+        host = self._host(connector)
+        live = [a for a in (volume.volume_attachment or [])
+                if a.attach_status != 'detached' and self._host(a.connector) == host]
         if len(live) > 1:
-            LOG.info('volume %s keeps its loop device: %d attachments remain', volume.id, len(live) - 1)
+            LOG.info('volume %s keeps the loop device of %s: %d of its attachments remain',
+                     volume.id, host, len(live) - 1)
             return
-        self._detach(self._path(volume.name))
+        self._detach_host(self._path(volume.name), host)
 
     def _update_volume_stats(self):
         st = os.statvfs(self._dir())

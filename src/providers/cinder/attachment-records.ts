@@ -2,6 +2,8 @@ import { mkdir, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { removeIfExists, writeFileAtomic } from '../../host/files.ts'
 import type { ConnectionInfo } from '../../openstack/cinder.ts'
+import { validateVolumeName } from '../../volumes/names.ts'
+import type { Mode } from './attach-state.ts'
 
 /** This host's attachment of one volume, as fuxi made it (Cinder hides hosts from non-admins). */
 export interface AttachmentRecord {
@@ -10,11 +12,13 @@ export interface AttachmentRecord {
   readonly connectionInfo: ConnectionInfo
   /** False from the attachment's creation until Cinder has completed it. */
   readonly completed: boolean
+  /** How this host uses it (records from before modes: read-write). */
+  readonly mode?: Mode
 }
 
 /** One small JSON file per attached volume under `<state_dir>/cinder`: written atomically. */
 export function attachmentRecords(dir: string) {
-  const file = (name: string) => join(dir, `${name}.json`)
+  const file = (name: string) => join(dir, `${validateVolumeName(name)}.json`)
   return {
     async read(name: string): Promise<AttachmentRecord | undefined> {
       try {

@@ -2,15 +2,20 @@ import type { VolumeConnector } from '../../connectors/connector.ts'
 import { BUDGET_MS, withDeadline } from '../../deadline.ts'
 import {
   InvalidRequestError,
-  OpenStackHttpError,
   VolumeInUseError,
   VolumeNotFoundError,
   VolumeStateError,
 } from '../../errors.ts'
 import type { Host } from '../../host/host.ts'
 import type { Logger } from '../../log.ts'
-import type { CinderClient, CinderVolume, Connector } from '../../openstack/cinder.ts'
-import { ensureFilesystem, mountOnce, removeMountpoint } from '../../volumes/filesystem.ts'
+import type { CinderVolume, Connector } from '../../openstack/cinder.ts'
+import {
+  ensureFilesystem,
+  MOUNT_FLAGS_KEY,
+  mountOnce,
+  mountOptions,
+  removeMountpoint,
+} from '../../volumes/filesystem.ts'
 import type {
   BackendVolume,
   DiscardOutcome,
@@ -27,10 +32,24 @@ import {
   detachedCreate,
   OWNER_KEY,
 } from '../cloud-names.ts'
-import { attachmentHost, attachmentKey, attachState } from './attach-state.ts'
+import { attachHere } from './attach-here.ts'
+import {
+  ACCESS_KEY,
+  type AttachPolicy,
+  attachmentKey,
+  attachState,
+  FORMATTING_KEY,
+  type Holder,
+  holdersOf,
+  holderValue,
+  parseHolderValue,
+} from './attach-state.ts'
 import { type AttachmentRecord, attachmentRecords } from './attachment-records.ts'
-import { type AttachFlow, hostAttachments } from './host-attachments.ts'
+import type { AttachFlow, CinderApi, FlowDeps } from './flow.ts'
+import { hostAttachments } from './host-attachments.ts'
 import { type CinderOptionDefaults, parseCinderOptions } from './options.ts'
+
+export type { CinderApi, FlowDeps } from './flow.ts'
 
 export const PROVIDER_NAME = 'cinder'
 /**
@@ -51,47 +70,26 @@ export const META = {
   dockerName: DOCKER_NAME_KEY,
 } as const
 
-/** The Cinder calls the provider makes: the real client, or a fake in unit tests. */
-export type CinderApi = Pick<
-  CinderClient,
-  | 'createVolume'
-  | 'getVolume'
-  | 'listVolumes'
-  | 'deleteVolume'
-  | 'waitForVolume'
-  | 'createAttachment'
-  | 'getAttachment'
-  | 'listAttachments'
-  | 'completeAttachment'
-  | 'deleteAttachment'
-  | 'metadata'
->
-
-/** What an attach flow gets from the provider. */
-export interface FlowDeps {
-  api: CinderApi
-  host: Host
-  log: Logger
-  records: ReturnType<typeof attachmentRecords>
-  me: string
-  takeover?: 'never' | 'force' | undefined
-}
-
 export interface CinderProviderOptions {
   /** The `volume_from` metadata value that marks fuxi's volumes. */
   readonly volumeFrom: string
   /** List and look up volumes in every project (admin). */
   readonly allTenants: boolean
   readonly defaults: CinderOptionDefaults
-  /** This host as Cinder sees it. */
+  /** This host as Cinder sees it (its `host` is this host's id). */
   readonly connector: Connector
-  /** Who this host is in attachments: its Nova instance id with the Nova flow, else the host name. */
+  /** Who this host is in attachments: its Nova instance id with the Nova flow, else its host id. */
   readonly identity?: string
   /** Where this host's attachment records live (`<state_dir>/cinder`). */
   readonly stateDir: string
-  /** A volume another host holds: refuse (never), or take it over (force). */
-  readonly takeover?: 'never' | 'force'
+  /** A volume another host holds: refuse (never), or take it from a holder that is gone. */
+  readonly takeover?: 'never' | 'stale' | 'force'
+  /** A holder silent this long is gone (takeover = stale or force). */
+  readonly takeoverAfterMs?: number
 }
+
+/** Default [cinder] takeover_after. */
+export const TAKEOVER_AFTER_MS = 300_000
 
 /** Why a volume a failed create made must stay (undefined: it may be deleted). */
 function unusedByMarker(v: CinderVolume, marker: string): string | undefined {
@@ -105,12 +103,16 @@ function unusedByMarker(v: CinderVolume, marker: string): string | undefined {
 /** A volume read this recently (e.g. by the Get dockerd sends before Remove) is not read again. */
 const FRESH_MS = 30_000
 
+const describeHolder = (h: Holder) =>
+  `${h.host} (attachment ${h.attachmentId}, ${h.mode === 'rw' ? 'read-write' : 'read-only'})`
+
 /**
  * Docker volumes as Cinder volumes: a volume named like the Docker volume and marked with
  * `volume_from`. Create makes it; the first Mount attaches it to this host (attachments API with
  * this host's connector), formats it once, mounts it; the last Unmount unmounts, disconnects and
  * deletes the attachment. This host's attachments are recorded locally (Cinder does not show
- * non-admins whose attachment is whose) and in the volume's metadata (for the other hosts).
+ * non-admins whose attachment is whose) and in the volume's metadata (for the other hosts), with
+ * heartbeats that tell the others this host is alive.
  */
 export function createCinderProvider(
   opts: CinderProviderOptions,
@@ -141,6 +143,10 @@ export function createCinderProvider(
     if (name) seen.set(name, { v, at: Date.now() })
     return v
   }
+  const cachedLook = (name: string) => {
+    const c = seen.get(name)
+    return c && Date.now() - c.at < FRESH_MS ? c.v : undefined
+  }
   const toBackend = (v: CinderVolume): BackendVolume => ({
     name: dockerName(v) || v.id,
     createdAt: cloudTime(v.created_at),
@@ -150,6 +156,13 @@ export function createCinderProvider(
       multiattach: String(v.multiattach),
       ...(v.volume_type ? { volume_type: v.volume_type } : {}),
       ...(v.availability_zone ? { availability_zone: v.availability_zone } : {}),
+      ...(v.metadata[ACCESS_KEY] ? { access: v.metadata[ACCESS_KEY] } : {}),
+      ...Object.fromEntries(
+        (v.metadata[MOUNT_FLAGS_KEY] ?? '')
+          .split(',')
+          .filter(Boolean)
+          .map((f) => [f, 'true']),
+      ),
     },
   })
   const owned = () => names.owned
@@ -165,22 +178,19 @@ export function createCinderProvider(
     return v
   }
 
-  const attachments: AttachFlow = deps.flow
-    ? deps.flow({ ...deps, records, me, takeover: opts.takeover })
-    : hostAttachments({ ...deps, records, me, takeover: opts.takeover, connector: opts.connector })
-  const { detach } = attachments
-
-  /** This host's attachment: the recorded one while Cinder still has it, else the flow's. */
-  async function attach(name: string, v: CinderVolume, ctx: OpContext) {
-    const known = await records.read(name)
-    if (
-      known?.volumeId === v.id &&
-      v.attachments.some((a) => a.attachment_id === known.attachmentId)
-    )
-      return { record: known, created: false }
-    if (known) await records.drop(name) // detached elsewhere, or the volume was replaced
-    return attachments.attach(name, v, ctx)
-  }
+  const viaNova = deps.flow !== undefined
+  const flowDeps: FlowDeps = { ...deps, records, me }
+  const flow: AttachFlow = deps.flow
+    ? deps.flow(flowDeps)
+    : hostAttachments({ ...flowDeps, connector: opts.connector })
+  const { detach } = flow
+  const policy = (v: CinderVolume): AttachPolicy => ({
+    holder: viaNova ? 'instance' : 'host',
+    takeover: viaNova ? 'never' : (opts.takeover ?? 'never'),
+    takeoverAfterMs: opts.takeoverAfterMs ?? TAKEOVER_AFTER_MS,
+    readonlyMany: v.metadata[ACCESS_KEY] === 'readonly-many',
+    now: Date.now(),
+  })
 
   /** Undo this host's attachment of `name` (unmounted first), and forget it. */
   async function release(name: string, r: AttachmentRecord, mountpoint: string, log: Logger) {
@@ -224,6 +234,58 @@ export function createCinderProvider(
     return { kind: 'deleted' }
   }
 
+  /**
+   * The filesystem to mount: the recorded one, or a new one made now. A blank volume is formatted
+   * only by a host that writes it, while no other host has it attached and no other host is
+   * formatting it (its claim is in the metadata): never two mkfs on one volume.
+   */
+  async function filesystemOf(
+    name: string,
+    a: Awaited<ReturnType<typeof attachHere>>,
+    device: string,
+    ctx: OpContext,
+  ): Promise<{ fstype: string; writes: Record<string, string>; claimed: boolean }> {
+    const md = a.metadata
+    const fstype = md[META.fstype] || opts.defaults.fstype
+    if (md[META.formatted] === 'true') return { fstype, writes: {}, claimed: false }
+    if (a.record.mode === 'ro')
+      throw new VolumeStateError(
+        `volume "${name}" has never been formatted, and this host may only read it: mount it first where it is written`,
+      )
+    const others = holdersOf(a.volume).filter(
+      (h) => h.attachmentId !== a.record.attachmentId && h.host !== me,
+    )
+    const formatting = md[FORMATTING_KEY] ? parseHolderValue(md[FORMATTING_KEY]) : undefined
+    if (formatting && formatting.host !== me)
+      throw new VolumeStateError(
+        `volume "${name}" is being formatted by ${formatting.host}; retry once it is done`,
+      )
+    if (others.length)
+      throw new VolumeStateError(
+        `volume "${name}" is not formatted yet and is attached to ${others.map((h) => h.host).join(', ')}, which may be formatting it; retry in a moment`,
+      )
+    let claimed = false
+    const resuming = ctx.interruptedAt === 'formatting' && formatting?.host === me
+    const made = await ensureFilesystem(
+      host,
+      { name, device, fstype },
+      {
+        ...ctx,
+        interruptedAt: resuming ? 'formatting' : undefined,
+        step: async (s) => {
+          if (s === 'formatting' && !claimed) {
+            await api.metadata.set(a.record.volumeId, {
+              [FORMATTING_KEY]: holderValue(me, 'rw', Date.now()),
+            })
+            claimed = true
+          }
+          await ctx.step(s)
+        },
+      },
+    )
+    return { fstype: made, writes: { [META.fstype]: made, [META.formatted]: 'true' }, claimed }
+  }
+
   return {
     name: PROVIDER_NAME,
     scope: 'global',
@@ -233,6 +295,7 @@ export function createCinderProvider(
       const existing = await find(name)
       if (existing) return toBackend(existing)
       if (options.volume_id) return adopt(name, options)
+      const flags = ['suid', 'dev'].filter((f) => options[f] === 'true')
       const v = await createUntilAvailable({
         one: 'Cinder volume',
         name,
@@ -251,6 +314,8 @@ export function createCinderProvider(
               ...owned(),
               [META.fstype]: options.fstype ?? opts.defaults.fstype,
               [CREATED_BY_KEY]: ctx.marker,
+              ...(options.access === 'readonly-many' ? { [ACCESS_KEY]: 'readonly-many' } : {}),
+              ...(flags.length ? { [MOUNT_FLAGS_KEY]: flags.join(',') } : {}),
             },
           }),
         waitAvailable: (id) => api.waitForVolume(id, ['available'], { timeoutMs: CREATE_WAIT_MS }),
@@ -279,8 +344,8 @@ export function createCinderProvider(
     },
 
     async remove(name, ctx) {
-      const cached = seen.get(name)
-      let v = cached && Date.now() - cached.at < FRESH_MS ? cached.v : await find(name)
+      const cached = cachedLook(name)
+      let v = cached ?? (await find(name))
       if (!v) return
       const log = (ctx?.log ?? deps.log).child({ volume: v.id, name })
       const mine = await records.read(name)
@@ -288,28 +353,30 @@ export function createCinderProvider(
         await release(name, mine, '', log) // unmounted by the service already
         v = (await api.waitForVolume(v.id, ['available', 'in-use'], { timeoutMs: 20_000 })) ?? v
       }
+      const recorded = mine?.volumeId === v.id ? mine.attachmentId : undefined
       const refuse = (w: CinderVolume) => {
-        const state = attachState(w, me)
-        if (
-          state.kind === 'ATTACHED_TO_OTHER' ||
-          (state.kind === 'ATTACHED_TO_THIS' && state.others.length)
-        )
+        const state = attachState(w, me, recorded)
+        const others =
+          state.kind === 'ATTACHED_TO_OTHER' || state.kind === 'ATTACHED_TO_THIS'
+            ? state.others
+            : []
+        if (others.length)
           throw new VolumeInUseError(
-            `volume "${name}" is attached to ${state.kind === 'ATTACHED_TO_OTHER' ? state.hosts.join(', ') : state.others.join(', ')}; stop its containers there first`,
+            `volume "${name}" is attached to ${others.map(describeHolder).join(', ')}; stop its containers there first`,
           )
         if (state.kind === 'TRANSITIONAL')
           throw new VolumeStateError(
-            `Cinder volume ${w.id} ("${name}") is "${state.status}"; retry when it settles`,
+            `Cinder volume ${w.id} ("${name}") is "${state.status}"${state.pending.length ? ` (${state.pending.join(', ')} is attaching it)` : ''}; retry when it settles`,
           )
       }
-      if (!mine && attachState(v, me).kind !== 'NOT_ATTACHED') {
-        v = cached?.v === v ? await find(name) : v // refuse only on a fresh look
+      if (attachState(v, me, recorded).kind !== 'NOT_ATTACHED') {
+        v = cached === v ? await find(name) : v // refuse only on a fresh look
         if (!v) return
         refuse(v)
-        const state = attachState(v, me)
+        const state = attachState(v, me, recorded)
         if (state.kind === 'ATTACHED_TO_THIS') {
-          // attached here without a record (state lost, or the original fuxi): detach first
-          for (const id of state.attachmentIds) await detach(v.id, id, undefined, log)
+          // attached here without a record (state lost): detach first
+          for (const h of state.mine) await detach(v.id, h.attachmentId, undefined, log)
           await api.waitForVolume(v.id, ['available'], { timeoutMs: 20_000 })
         }
       }
@@ -352,42 +419,56 @@ export function createCinderProvider(
         )
         await release(name, unfinished, mountpoint, ctx.log)
       }
-      // Right after Create (or a Get) the volume is known: no lookup. If it changed meanwhile,
-      // Cinder refuses the attachment (400) and a fresh look decides.
-      const cached = seen.get(name)
-      let v = cached && Date.now() - cached.at < FRESH_MS ? cached.v : await mustFind(name)
-      const { record, created } = await attach(name, v, ctx).catch(async (e: unknown) => {
-        if (v !== cached?.v || !(e instanceof OpenStackHttpError) || e.status !== 400) throw e
-        v = await mustFind(name)
-        return attach(name, v, ctx)
+      // Right after Create (or a Get) the volume is known: no lookup. A refusal is made only
+      // from a fresh look.
+      const cached = cachedLook(name)
+      const v = cached ?? (await mustFind(name))
+      const a = await attachHere({
+        name,
+        v,
+        fresh: cached === undefined,
+        me,
+        api,
+        flow,
+        records,
+        policy,
+        look: () => mustFind(name),
+        ctx,
       })
+      const { record, created } = a
       try {
-        const device = await attachments.connect(record, ctx.log)
-        // One metadata write: whose attachment this is (for the other hosts), and the filesystem.
-        const md: Record<string, string> = created
-          ? { [attachmentKey(record.attachmentId)]: me }
-          : {}
-        let fstype = v.metadata[META.fstype] || opts.defaults.fstype
-        if (v.metadata[META.formatted] !== 'true') {
-          fstype = await ensureFilesystem(host, { name, device, fstype }, ctx)
-          Object.assign(md, { [META.fstype]: fstype, [META.formatted]: 'true' })
+        const device = await flow.connect(record, ctx.log)
+        const current = await host.mountAt(mountpoint)
+        if (current?.source !== device) {
+          const busy = await host.deviceInUse(device)
+          if (busy)
+            throw new VolumeStateError(
+              `Cinder's connection info for volume ${record.volumeId} ("${name}") gives ${device}, and ${busy}: fuxi neither formats nor mounts it; check the volume type's back end`,
+            )
         }
+        const fs = await filesystemOf(name, a, device, ctx)
+        // The filesystem is recorded before the attachment completes: the next host to attach
+        // (only possible once it completes) finds it formatted.
+        if (Object.keys(fs.writes).length) await api.metadata.set(record.volumeId, fs.writes)
         await Promise.all([
-          Object.keys(md).length ? api.metadata.set(v.id, md) : undefined,
-          record.completed ? undefined : attachments.complete(record),
+          fs.claimed ? api.metadata.deleteKey(record.volumeId, FORMATTING_KEY) : undefined,
+          record.completed ? undefined : flow.complete(record),
         ])
         if (!record.completed) await records.write(name, { ...record, completed: true })
-        await mountOnce(host, device, mountpoint, fstype, ctx)
+        const md = { ...a.metadata, ...fs.writes }
+        await mountOnce(host, device, mountpoint, fs.fstype, ctx, {
+          options: mountOptions(fs.fstype, record.mode ?? 'rw', md[MOUNT_FLAGS_KEY]),
+        })
         remember({
-          ...v,
+          ...a.volume,
           status: 'in-use',
-          metadata: { ...v.metadata, ...md },
+          metadata: md,
           attachments: created
             ? [
-                ...v.attachments,
+                ...a.volume.attachments,
                 { attachment_id: record.attachmentId, host_name: me, server_id: null },
               ]
-            : v.attachments,
+            : a.volume.attachments,
         })
         return device
       } catch (e) {
@@ -409,11 +490,11 @@ export function createCinderProvider(
       if (mine) await release(name, mine, mountpoint, ctx.log)
       else {
         if (await host.mountAt(mountpoint)) await host.unmount(mountpoint)
-        // No record (state lost, or attached by the original fuxi): Cinder's view, when it has one.
+        // No record (state lost): this host's attachments by Cinder's view (its host id only).
         const v = await find(name)
         const state = v && attachState(v, me)
         if (v && state?.kind === 'ATTACHED_TO_THIS')
-          for (const id of state.attachmentIds) await detach(v.id, id, undefined, ctx.log)
+          for (const h of state.mine) await detach(v.id, h.attachmentId, undefined, ctx.log)
       }
       await removeMountpoint(mountpoint, ctx.log)
     },
@@ -430,6 +511,28 @@ export function createCinderProvider(
       return out
     },
 
+    /**
+     * Tells the other hosts this host is alive: refreshes the holder key of every attachment it
+     * has. Returns how many were refreshed; a failure is logged, and the next beat tries again.
+     */
+    async heartbeat() {
+      let n = 0
+      for (const name of await records.names()) {
+        const r = await records.read(name).catch(() => undefined)
+        if (!r?.completed) continue
+        await api.metadata
+          .set(r.volumeId, {
+            [attachmentKey(r.attachmentId)]: holderValue(me, r.mode ?? 'rw', Date.now()),
+          })
+          .then(
+            () => n++,
+            (err: unknown) =>
+              deps.log.warn({ err, volume: r.volumeId, name }, 'heartbeat not written'),
+          )
+      }
+      return n
+    },
+
     describe(name) {
       const v = seen.get(name)?.v
       if (!v) return {}
@@ -440,7 +543,7 @@ export function createCinderProvider(
         volume_type: v.volume_type ?? null,
         availability_zone: v.availability_zone ?? null,
         multiattach: v.multiattach,
-        attached_to: v.attachments.map((a) => attachmentHost(v, a)),
+        attached_to: holdersOf(v).map((h) => `${h.host}${h.mode === 'ro' ? ' (read-only)' : ''}`),
         fstype: v.metadata[META.fstype] || opts.defaults.fstype,
         formatted: v.metadata[META.formatted] === 'true',
       }

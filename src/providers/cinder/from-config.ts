@@ -62,13 +62,18 @@ export async function cinderProviderFromConfig(
       },
       connector: hostConnector(hostId, config.DEFAULT.my_ip, iscsiInitiator()),
       stateDir: join(config.DEFAULT.state_dir, 'cinder'),
-      takeover: c.takeover === 'force' ? 'force' : 'never',
+      takeover: c.takeover as 'never' | 'stale' | 'force',
+      takeoverAfterMs: c.takeover_after * 1000,
       identity: viaNova?.server,
     },
     {
       api: new CinderClient(sessionFromConfig(config, 'cinder', log)),
       host,
-      connectors: [localConnector(host), iscsiConnector(exec, host), rbdConnector(exec, host)],
+      connectors: [
+        ...(c.local_connection ? [localConnector(host)] : []),
+        iscsiConnector(exec, host),
+        rbdConnector(exec, host),
+      ],
       log,
       flow:
         viaNova &&

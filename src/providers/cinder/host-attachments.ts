@@ -1,30 +1,29 @@
-import { connectorFor, type VolumeConnector } from '../../connectors/connector.ts'
-import type { Host } from '../../host/host.ts'
+import { connectorFor } from '../../connectors/connector.ts'
+import { VolumeStateError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
 import type { CinderVolume, ConnectionInfo, Connector } from '../../openstack/cinder.ts'
 import type { OpContext } from '../../volumes/provider.ts'
-import { assertAttachable, attachmentKey, attachState } from './attach-state.ts'
-import type { AttachmentRecord, attachmentRecords } from './attachment-records.ts'
-import type { CinderApi } from './cinder-provider.ts'
+import {
+  attachmentKey,
+  attachState,
+  decideAttach,
+  type Holder,
+  holderValue,
+  parseHolderValue,
+} from './attach-state.ts'
+import type { AttachmentRecord } from './attachment-records.ts'
+import type { AttachFlow, FlowDeps } from './flow.ts'
 
 /**
- * This host's attachments through Cinder's attachments API: find or create one (refusing or, with
- * takeover = force, taking a volume another host holds), connect and complete it, and undo one
- * (disconnect, delete it and its host key in the volume metadata).
+ * This host's attachments through Cinder's attachments API. A new attachment is made with this
+ * host's connector; while it is not completed Cinder lets nobody else attach the volume, so the
+ * holder key written then (and checked against the other holders' keys in the same answer) makes
+ * "one writer" safe against hosts attaching at the same moment. Undo: disconnect, delete the
+ * attachment and its key.
  */
-export function hostAttachments(d: {
-  api: CinderApi
-  host: Host
-  connectors: readonly VolumeConnector[]
-  records: ReturnType<typeof attachmentRecords>
-  /** This host as Cinder's connector. */
-  connector: Connector
-  me: string
-  takeover?: 'never' | 'force' | undefined
-}) {
+export function hostAttachments(d: FlowDeps & { connector: Connector }): AttachFlow {
   const { api, records, me } = d
 
-  /** Disconnects and deletes one attachment of this host; already gone is fine. */
   async function detach(
     volumeId: string,
     id: string,
@@ -32,7 +31,8 @@ export function hostAttachments(d: {
     log: Logger,
   ) {
     const connection = info ?? (await api.getAttachment(id))?.connection_info
-    if (connection) await connectorFor(connection, d.connectors).disconnect(connection, log)
+    if (connection)
+      await connectorFor(connection, d.connectors).disconnect(connection, log, volumeId)
     // The key only tells other hosts whose attachment it was: both calls at once.
     await Promise.all([
       api.deleteAttachment(id),
@@ -41,70 +41,124 @@ export function hostAttachments(d: {
     log.info({ attachment: id }, 'attachment deleted')
   }
 
-  /** This host's attachment of the volume: Cinder's view of an existing one, else a new one (not completed). */
-  async function attach(
-    name: string,
-    v: CinderVolume,
-    ctx: OpContext,
-  ): Promise<{ record: AttachmentRecord; created: boolean }> {
-    const state = attachState(v, me)
-    assertAttachable(name, v, state, { holder: 'host', takeover: d.takeover === 'force' })
-    switch (state.kind) {
-      case 'ATTACHED_TO_OTHER':
-        if (state.multiattach) break
-        ctx.log.warn(
-          { volume: v.id, from: state.hosts },
-          'takeover = force: deleting the attachments of another host',
-        )
-        for (const a of v.attachments) {
-          await api.deleteAttachment(a.attachment_id)
-          await api.metadata.deleteKey(v.id, attachmentKey(a.attachment_id))
-        }
-        await api.waitForVolume(v.id, ['available'], { timeoutMs: 20_000 })
-        break
-      case 'ATTACHED_TO_THIS': {
-        // Ours by Cinder's host_name or the metadata, but the local record is gone: adopt it.
-        const id = state.attachmentIds[0] as string
-        const a = await api.getAttachment(id)
-        if (a) {
-          const record = {
-            volumeId: v.id,
-            attachmentId: id,
-            connectionInfo: a.connection_info,
-            completed: true,
-          }
-          await records.write(name, record)
-          return { record, created: false }
-        }
-        break
-      }
-      default:
-        break
-    }
-    await ctx.step('attaching')
-    const a = await api.createAttachment(v.id, { connector: d.connector, mode: 'rw' })
-    const record = {
-      volumeId: v.id,
-      attachmentId: a.id,
-      connectionInfo: a.connection_info,
-      completed: false,
-    }
-    await records.write(name, record)
-    ctx.log.info({ volume: v.id, attachment: a.id }, 'attachment created')
-    return { record, created: true }
+  /** Keys of attachments Cinder no longer lists (none can be pending while ours is). */
+  async function dropStaleKeys(v: CinderVolume, ours: string) {
+    const listed = new Set(v.attachments.map((x) => attachmentKey(x.attachment_id)))
+    const stale = Object.keys(v.metadata).filter(
+      (k) => k.startsWith(KEY_PREFIX) && k !== ours && !listed.has(k),
+    )
+    for (const k of stale) await api.metadata.deleteKey(v.id, k)
+    for (const k of stale) delete (v.metadata as Record<string, string>)[k]
   }
 
   return {
-    attach,
-    /** Disconnects and deletes one of this host's attachments; already gone is fine. */
     detach,
-    /** The device of an attachment on this host (the connector of its connection info). */
-    connect: (r: AttachmentRecord, log: Logger) =>
-      connectorFor(r.connectionInfo, d.connectors).connect(r.connectionInfo, log),
-    /** Tell Cinder the attachment is done: the volume goes in-use. */
-    complete: (r: AttachmentRecord) => api.completeAttachment(r.attachmentId),
+
+    async reuse(name, v, attachmentId, mode) {
+      // Ours by its key (or our record), but the local record is gone or stale: adopt it.
+      const a = await api.getAttachment(attachmentId)
+      if (!a) return undefined
+      const record: AttachmentRecord = {
+        volumeId: v.id,
+        attachmentId,
+        connectionInfo: a.connection_info,
+        completed: true,
+        mode,
+      }
+      await records.write(name, record)
+      return record
+    },
+
+    async takeOver(v: CinderVolume, from: readonly Holder[], log: Logger) {
+      log.warn(
+        { volume: v.id, from: from.map((h) => h.host) },
+        'takeover: deleting the attachments of hosts that are gone',
+      )
+      for (const h of from)
+        await Promise.all([
+          api.deleteAttachment(h.attachmentId),
+          api.metadata.deleteKey(v.id, attachmentKey(h.attachmentId)),
+        ])
+      return api.waitForVolume(v.id, ['available', 'in-use'], { timeoutMs: 20_000 })
+    },
+
+    async attach(name, v, mode, ctx: OpContext, policy) {
+      await ctx.step('attaching')
+      const a = await api.createAttachment(v.id, { connector: d.connector, mode })
+      let record: AttachmentRecord = {
+        volumeId: v.id,
+        attachmentId: a.id,
+        connectionInfo: a.connection_info,
+        completed: false,
+        mode,
+      }
+      await records.write(name, record)
+      ctx.log.info({ volume: v.id, attachment: a.id, mode }, 'attachment created')
+      try {
+        if (a.connection_info.encrypted === true)
+          throw new VolumeStateError(
+            `Cinder volume ${v.id} ("${name}") is encrypted; fuxi does not support encrypted volumes yet (it would use it unencrypted)`,
+          )
+        // Nobody else can attach until this one completes: the keys seen now are the truth.
+        const key = attachmentKey(a.id)
+        let metadata = await api.metadata.set(v.id, { [key]: holderValue(me, mode, Date.now()) })
+        if (otherWriters(metadata, v, key).length && mode === 'rw') {
+          // A host attached between our look and our attachment (or keys outlived their
+          // attachments): decide again on a fresh look, without our own attachment in it.
+          const fresh = (await api.getVolume(v.id)) ?? v
+          const listed = fresh.attachments.filter((x) => x.attachment_id !== a.id)
+          const others: CinderVolume = {
+            ...fresh,
+            status: listed.length ? 'in-use' : 'available',
+            attachments: listed,
+          }
+          await dropStaleKeys(others, key)
+          const again = decideAttach(name, others, attachState(others, me), policy)
+          if (again.kind !== 'ATTACH')
+            throw new VolumeStateError(
+              `volume "${name}" changed hands while this host attached it; retry`,
+            )
+          if (again.mode === 'ro') {
+            metadata = await api.metadata.set(v.id, { [key]: holderValue(me, 'ro', Date.now()) })
+            record = { ...record, mode: 'ro' }
+            await records.write(name, record)
+          }
+        }
+        return { record, metadata }
+      } catch (e) {
+        await detach(v.id, a.id, a.connection_info, ctx.log).catch((err: unknown) =>
+          ctx.log.error({ err, attachment: a.id }, 'rollback of the attachment failed'),
+        )
+        await records.drop(name)
+        throw e
+      }
+    },
+
+    connect: (r, log) =>
+      connectorFor(r.connectionInfo, d.connectors).connect(r.connectionInfo, log, r.volumeId),
+
+    complete: (r) => api.completeAttachment(r.attachmentId),
   }
 }
 
-/** How the provider attaches volumes: through Cinder with this host's connector, or through Nova. */
-export type AttachFlow = ReturnType<typeof hostAttachments>
+/**
+ * Read-write holders other than this attachment, by their keys: of attachments Cinder lists, or
+ * of ones it does not list yet (a key without a listed attachment is checked on a fresh look).
+ */
+function otherWriters(
+  metadata: Readonly<Record<string, string>>,
+  v: CinderVolume,
+  ours: string,
+): string[] {
+  return Object.entries(metadata)
+    .filter(([k]) => k.startsWith(KEY_PREFIX) && k !== ours)
+    .filter(([, value]) => parseHolderValue(value).mode === 'rw')
+    .map(([k]) => k)
+    .concat(
+      v.attachments
+        .filter((x) => !metadata[attachmentKey(x.attachment_id)])
+        .map((x) => attachmentKey(x.attachment_id)),
+    )
+}
+
+const KEY_PREFIX = attachmentKey('')

@@ -4,11 +4,9 @@ import type { Logger } from '../../log.ts'
 import type { CinderVolume } from '../../openstack/cinder.ts'
 import type { NovaClient } from '../../openstack/nova.ts'
 import { waitForStatus } from '../../openstack/wait.ts'
-import type { OpContext } from '../../volumes/provider.ts'
-import { assertAttachable, attachmentKey, attachState } from './attach-state.ts'
+import { attachmentKey, attachState, decideAttach, holderValue } from './attach-state.ts'
 import type { AttachmentRecord } from './attachment-records.ts'
-import type { FlowDeps } from './cinder-provider.ts'
-import type { AttachFlow } from './host-attachments.ts'
+import type { AttachFlow, FlowDeps } from './flow.ts'
 
 /** The Nova calls the flow makes. */
 export type NovaApi = Pick<NovaClient, 'attachVolume' | 'getVolumeAttachment' | 'detachVolume'>
@@ -52,47 +50,70 @@ export function novaAttachments(
     log.info({ volume: volumeId, server: me }, 'detached from this instance through Nova')
   }
 
-  async function attach(
-    name: string,
-    v: CinderVolume,
-    ctx: OpContext,
-  ): Promise<{ record: AttachmentRecord; created: boolean }> {
-    const state = attachState(v, me)
-    assertAttachable(name, v, state, { holder: 'instance' })
-    switch (state.kind) {
-      case 'ATTACHED_TO_THIS': {
-        const id = state.attachmentIds[0] as string
-        const record = { volumeId: v.id, attachmentId: id, connectionInfo: {}, completed: true }
-        await records.write(name, record)
-        return { record, created: false }
-      }
-      default:
-        break
-    }
-    await ctx.step('attaching')
-    const a = await nova.attachVolume(me, v.id)
-    // The attach answer does not name the Cinder attachment (recorded sample nova-10); Nova has
-    // made it by then, and says which it is when asked (nova-11).
-    const attachmentId =
-      a.attachment_id ?? (await nova.getVolumeAttachment(me, v.id))?.attachment_id
-    if (!attachmentId)
-      throw new VolumeStateError(
-        `Nova accepted the attach of Cinder volume ${v.id} to this instance ${me} but shows no attachment for it`,
-      )
-    const record = {
-      volumeId: v.id,
-      attachmentId,
-      connectionInfo: { driver_volume_type: 'nova' },
-      completed: false,
-    }
-    await records.write(name, record)
-    ctx.log.info({ volume: v.id, server: me, device: a.device }, 'Nova is attaching the volume')
-    return { record, created: true }
-  }
-
   return {
-    attach,
     detach,
+
+    async reuse(name, v, attachmentId, mode) {
+      const record = { volumeId: v.id, attachmentId, connectionInfo: {}, completed: true, mode }
+      await records.write(name, record)
+      return record
+    },
+
+    async takeOver() {
+      throw new VolumeStateError(
+        'taking a volume over from another instance is not supported with volume_connector = openstack; detach it from that instance first',
+      )
+    },
+
+    async attach(name, v, mode, ctx, policy) {
+      await ctx.step('attaching')
+      const a = await nova.attachVolume(me, v.id)
+      // The attach answer does not name the Cinder attachment (recorded sample nova-10); Nova has
+      // made it by then, and says which it is when asked (nova-11).
+      const attachmentId =
+        a.attachment_id ?? (await nova.getVolumeAttachment(me, v.id))?.attachment_id
+      if (!attachmentId)
+        throw new VolumeStateError(
+          `Nova accepted the attach of Cinder volume ${v.id} to this instance ${me} but shows no attachment for it`,
+        )
+      let record: AttachmentRecord = {
+        volumeId: v.id,
+        attachmentId,
+        connectionInfo: { driver_volume_type: 'nova' },
+        completed: false,
+        mode,
+      }
+      await records.write(name, record)
+      ctx.log.info({ volume: v.id, server: me, device: a.device }, 'Nova is attaching the volume')
+      try {
+        const key = attachmentKey(attachmentId)
+        let metadata = await api.metadata.set(v.id, { [key]: holderValue(me, mode, Date.now()) })
+        if (mode === 'rw' && v.multiattach) {
+          // Nova attaches without holding the volume for us: check the other holders afterwards
+          // (two instances attaching at once both back off; never two writers).
+          const fresh = (await api.waitForVolume(v.id, ['in-use'], WAIT)) ?? v
+          const listed = fresh.attachments.filter((x) => x.attachment_id !== attachmentId)
+          const others: CinderVolume = { ...fresh, status: 'in-use', attachments: listed }
+          const again = decideAttach(name, others, attachState(others, me), policy)
+          if (again.kind === 'ATTACH' && again.mode === 'ro') {
+            metadata = await api.metadata.set(v.id, { [key]: holderValue(me, 'ro', Date.now()) })
+            record = { ...record, mode: 'ro' }
+            await records.write(name, record)
+          } else if (again.kind !== 'ATTACH')
+            throw new VolumeStateError(
+              `volume "${name}" changed hands while this instance attached it; retry`,
+            )
+        }
+        return { record, metadata }
+      } catch (e) {
+        await detach(v.id, attachmentId, undefined, ctx.log).catch((err: unknown) =>
+          ctx.log.error({ err, attachment: attachmentId }, 'rollback of the Nova attach failed'),
+        )
+        await records.drop(name)
+        throw e
+      }
+    },
+
     async connect(r, log) {
       const v = await api.waitForVolume(r.volumeId, ['in-use'], WAIT)
       if (!v?.attachments.some((a) => a.server_id === me))

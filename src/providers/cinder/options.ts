@@ -3,6 +3,7 @@ import { InvalidRequestError } from '../../errors.ts'
 import {
   invalidOption as invalid,
   parseChoice,
+  parseMountFlags,
   parseSize,
   rejectUnknownOptions,
   UUID,
@@ -27,8 +28,14 @@ export const CINDER_OPTIONS = [
   'backup_id',
   'description',
   'volume_id',
+  'access',
+  'suid',
+  'dev',
   'volume_provider',
 ] as const
+
+/** `-o access`: who may mount a multiattach volume while one host writes it. */
+export const ACCESS_MODES = ['single-writer', 'readonly-many'] as const
 
 const MAX_SIZE_GIB = 16384
 
@@ -75,6 +82,17 @@ export function parseCinderOptions(
       `options ${sources.join(' and ')} exclude each other: a volume is made from one source`,
       'INVALID_OPTION',
     )
+  const access = parseChoice('access', opts.access, 'single-writer', ACCESS_MODES)
+  if (access === 'readonly-many') {
+    if (multiattach !== 'true')
+      throw invalid(
+        'access',
+        opts.access,
+        'readonly-many lets other hosts read a volume one host writes, so it needs -o multiattach=true',
+      )
+    out.access = access
+  }
+  Object.assign(out, parseMountFlags(opts))
   if (opts.description !== undefined) {
     if (opts.description.length > 255)
       throw invalid(

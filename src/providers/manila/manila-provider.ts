@@ -216,14 +216,14 @@ export function createManilaProvider(
       throw new VolumeStateError(
         `Manila share ${share.id} gives ${spec.type}:${rule.access_to} ${rule.access_level} access only; fuxi mounts read-write: change or delete that rule`,
       )
-    if (!created && rule.metadata?.[hostKey(me)] === undefined)
-      await api.setAccessMetadata(rule.id, { [hostKey(me)]: 'true' })
+    const joined = !created && rule.metadata?.[hostKey(me)] === undefined
+    if (joined) await api.setAccessMetadata(rule.id, { [hostKey(me)]: 'true' })
     if (rule.state !== 'active')
       rule =
         (await api.waitForAccessRule(share.id, rule.id, ['active'], {
           timeoutMs: ACCESS_WAIT_MS,
         })) ?? rule
-    return { rule, created }
+    return { rule, created, joined }
   }
 
   /** Leaves this host's rule: denied if fuxi made it and nobody else uses it, else unrecorded. */
@@ -405,23 +405,28 @@ export function createManilaProvider(
       }
       let location = ready()
       await ctx.step('attaching')
-      const { rule, created } = await grant(share, rules, ctx.log).catch(async (e: unknown) => {
-        // What we knew was stale (the share changed since): look again once.
-        if (!(e instanceof OpenStackHttpError && e.status === 404)) throw e
-        seen.delete(name)
-        ;({ share, rules, exports } = await look(name))
-        location = ready()
-        return grant(share, rules, ctx.log)
-      })
+      const { rule, created, joined } = await grant(share, rules, ctx.log).catch(
+        async (e: unknown) => {
+          // What we knew was stale (the share changed since): look again once.
+          if (!(e instanceof OpenStackHttpError && e.status === 404)) throw e
+          seen.delete(name)
+          ;({ share, rules, exports } = await look(name))
+          location = ready()
+          return grant(share, rules, ctx.log)
+        },
+      )
       const spec = mountSpec(share, location, rule)
       try {
         await ctx.step('mounting')
         if (!(await host.mountAt(mountpoint))) await mounter.mount(name, spec, mountpoint)
       } catch (e) {
-        // Undo a grant made for this mount (even with keep_access: no mount came of it).
-        if (created)
+        // Undo a grant made for this mount (even with keep_access: no mount came of it); of a
+        // rule another host uses, take back only this host's mark on it.
+        if (created || joined)
           await withDeadline(BUDGET_MS.rollback, `rollback of the mount of ${name}`, () =>
-            ungrant(share, [rule], ctx.log, false),
+            created
+              ? ungrant(share, [rule], ctx.log, false)
+              : api.deleteAccessMetadata(rule.id, hostKey(me)),
           ).catch((err: unknown) =>
             ctx.log.error(
               { err, rule: rule.id },

@@ -46,11 +46,7 @@ export function shareMounter(exec: Exec, cfg: ShareMountConfig) {
     try {
       await exec.run(helper, args, { timeoutMs: 60_000 })
     } catch (e) {
-      if (
-        e instanceof CommandFailedError &&
-        e.exitCode === undefined &&
-        /ENOENT/.test(String(e.cause))
-      )
+      if (e instanceof CommandFailedError && e.notFound)
         throw new VolumeStateError(
           `${helper} is not installed on this host; install ${PACKAGE[helper] ?? helper}`,
         )
