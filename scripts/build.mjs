@@ -14,7 +14,16 @@ const common = {
   },
   logLevel: 'warning',
 }
+// The production bundle has no test hooks (crash points): __FUXI_TEST_HOOKS__ is false and the
+// code behind it is dropped. dist/fuxi-testing.mjs keeps them, for the crash tests only.
+const production = { ...common, minifySyntax: true, define: { __FUXI_TEST_HOOKS__: 'false' } }
 await Promise.all([
-  build({ ...common, entryPoints: ['src/main.ts'], outfile: 'dist/fuxi.mjs' }),
-  build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/fuxi-cli.mjs' }),
+  build({ ...production, entryPoints: ['src/main.ts'], outfile: 'dist/fuxi.mjs' }),
+  build({ ...production, entryPoints: ['src/cli.ts'], outfile: 'dist/fuxi-cli.mjs' }),
+  build({
+    ...common,
+    define: { __FUXI_TEST_HOOKS__: 'true' },
+    entryPoints: ['src/main.ts'],
+    outfile: 'dist/fuxi-testing.mjs',
+  }),
 ])

@@ -49,8 +49,10 @@ export async function createApp(
 ): Promise<App> {
   const d = config.DEFAULT
   await mkdir(d.state_dir, { recursive: true, mode: 0o700 })
-  const releasePid = await acquirePidFile(join(d.state_dir, 'fuxi.pid'))
   const locks = createLocks(join(d.state_dir, 'locks'), log)
+  const releasePid = await acquirePidFile(join(d.state_dir, 'fuxi.pid'), (fn) =>
+    locks.withLock('fuxi-daemon', fn),
+  )
   const stale = await locks.clearStale()
   if (stale) log.info({ stale }, 'removed volume locks left by a previous daemon')
   const exec = o.exec ?? createExec()

@@ -5,6 +5,9 @@ import type { FuxiConfig } from './config/schema.ts'
 import { isFuxiError, messageOf } from './errors.ts'
 import { createLogger } from './log.ts'
 
+/** False in the production bundle (scripts/build.mjs); true in the test bundle; unset from source. */
+declare const __FUXI_TEST_HOOKS__: boolean | undefined
+
 const DEFAULT_CONFIG_FILE = '/etc/fuxi/fuxi.conf'
 const USAGE = `usage: fuxi-server [--config-file PATH] [--check-config]
 
@@ -34,7 +37,12 @@ async function main(argv: string[]): Promise<void> {
     level: d.debug ? 'debug' : d.log_level,
     file: d.log_file || undefined,
   })
-  const crashAt = process.env.FUXI_TEST_CRASH_AT
+  // Test-only crash points: the production bundle defines __FUXI_TEST_HOOKS__ as false, and
+  // this branch is not in it.
+  const crashAt =
+    typeof __FUXI_TEST_HOOKS__ === 'undefined' || __FUXI_TEST_HOOKS__
+      ? process.env.FUXI_TEST_CRASH_AT
+      : undefined
   const app = await createApp(config, log, {
     fault: crashAt
       ? (point) => {

@@ -35,3 +35,8 @@ export async function removeIfExists(path: string): Promise<void> {
     if (e.code !== 'ENOENT') throw e
   })
 }
+
+/** A name that is a file in its directory and nothing more: no "/", no "..", no leading dot. */
+export function isPlainFileName(name: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/.test(name) && !name.includes('..')
+}

@@ -2,6 +2,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import lockfile from 'proper-lockfile'
 import type { Logger } from '../log.ts'
+import { isPlainFileName } from './files.ts'
 
 /** Serializes work per key: in-process queue first, then a file lock for other processes. */
 export interface Locks {
@@ -17,6 +18,8 @@ const RETRY = { retries: 40, minTimeout: 50, maxTimeout: 500, factor: 1.5 } as c
 export function createLocks(dir: string, log: Logger): Locks {
   const tails = new Map<string, Promise<unknown>>()
   const fileLock = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    // Keys become file names: plain names only (no "/", no "..").
+    if (!isPlainFileName(key)) throw new Error(`refusing a lock named ${JSON.stringify(key)}`)
     await mkdir(dir, { recursive: true, mode: 0o700 })
     const release = await lockfile.lock(join(dir, key), {
       realpath: false,

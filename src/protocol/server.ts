@@ -7,13 +7,46 @@ import { type Routes, registerRoutes } from './routes.ts'
 /** Large enough for any real request (Create with options is < 1 KiB). */
 export const BODY_LIMIT = 64 * 1024
 
+/** Server timeouts: dockerd's longest wait is 120 s (Create, Mount). */
+export const TIMEOUTS_MS: {
+  readonly connection: number
+  readonly request: number
+  readonly headers: number
+  readonly keepAlive: number
+} = {
+  /** A socket with no traffic at all is closed. */
+  connection: 150_000,
+  /** A request must be received and answered within this. */
+  request: 140_000,
+  /** The whole request head must arrive within this. */
+  headers: 10_000,
+  keepAlive: 65_000,
+} as const
+
 /**
  * The Docker-facing HTTP server. The only place where errors become `{"Err": ...}`:
  * fuxi's own errors → HTTP 200 (dockerd then shows the plain message); malformed requests and
  * unknown endpoints → 4xx with an Err; anything unexpected → 500 "internal error: ...".
  */
-export function createServer(routes: Routes, log: Logger): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, forceCloseConnections: 'idle' })
+export function createServer(
+  routes: Routes,
+  log: Logger,
+  timeouts: typeof TIMEOUTS_MS = TIMEOUTS_MS,
+): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT,
+    forceCloseConnections: 'idle',
+    // A peer that sends headers slowly, never finishes a request, or idles on a connection is cut
+    // off; the longest call (Create, 110 s of work) still fits.
+    connectionTimeout: timeouts.connection,
+    requestTimeout: timeouts.request,
+    keepAliveTimeout: timeouts.keepAlive,
+    http: {
+      headersTimeout: timeouts.headers,
+      connectionsCheckingInterval: Math.min(1_000, timeouts.headers),
+    },
+  })
 
   // dockerd sends JSON bodies with no Content-Type (Fastify would answer 415) and Activate with
   // an empty body: accept any type, parse as JSON, empty → {}.

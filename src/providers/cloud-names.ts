@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { InvalidRequestError, VolumeExistsError, VolumeStateError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { isVolumeName } from '../volumes/names.ts'
 import type { CreateContext, DiscardOutcome } from '../volumes/provider.ts'
 import type { MadeResource } from '../volumes/record.ts'
 
@@ -77,12 +78,22 @@ export function cloudNames<R extends NamedResource>(o: {
         throw new VolumeExistsError(`${o.one} ${id} is already the Docker volume "${other}"`)
       return { r, md: r.name === name ? { ...owned } : { ...owned, [DOCKER_NAME_KEY]: name } }
     },
-    /** Every fuxi resource, one per Docker name; `duplicate` hears of the others. */
-    async listAll(duplicate: (d: { name: string; ids: string[] }) => void): Promise<R[]> {
+    /**
+     * Every fuxi resource, one per Docker name; `duplicate` hears of the others, `unusable` of
+     * resources whose name cannot be a Docker volume name (it would become a path: never listed).
+     */
+    async listAll(
+      duplicate: (d: { name: string; ids: string[] }) => void,
+      unusable: (d: { name: string; id: string }) => void = () => {},
+    ): Promise<R[]> {
       const byName = new Map<string, R>()
       for (const r of await o.list({ metadata: owned, ...scope })) {
         const name = dockerName(r)
         if (!name) continue
+        if (!isVolumeName(name)) {
+          unusable({ name, id: r.id })
+          continue
+        }
         const first = byName.get(name)
         if (first) duplicate({ name, ids: [first.id, r.id] })
         else byName.set(name, r)

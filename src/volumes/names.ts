@@ -29,3 +29,14 @@ export function validateVolumeName(name: unknown): string {
 export function mountpointFor(volumeDir: string, provider: string, name: string): string {
   return join(volumeDir, provider, validateVolumeName(name))
 }
+
+/** Whether a name (e.g. a cloud resource's) may be a Docker volume name: no error thrown. */
+export function isVolumeName(name: unknown): name is string {
+  return (
+    typeof name === 'string' &&
+    name.length > 0 &&
+    name.length <= MAX_NAME_LENGTH &&
+    NAME_RE.test(name) &&
+    !name.includes('..')
+  )
+}

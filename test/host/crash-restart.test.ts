@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { describe, it, type TestContext } from 'node:test'
 import { Daemon } from '../support/daemon.ts'
@@ -108,6 +109,28 @@ describe('kill -9 between the steps of a mount or unmount, then restart', {
     const other = await Daemon.create(dir, { socket: `${dir}/other.sock` })
     await assert.rejects(other.start(), /another fuxi daemon \(pid \d+\)/)
   })
+
+  it('two daemons started at the same moment on one state directory: exactly one runs', async (t) => {
+    const { dir } = await setup(t)
+    const one = await Daemon.create(dir, { socket: `${dir}/one.sock` })
+    // The same state directory; its own config file and socket.
+    const text = readFileSync(one.configFile, 'utf8').replace(`${dir}/one.sock`, `${dir}/two.sock`)
+    writeFileSync(`${dir}/two.conf`, text)
+    const two = new Daemon(dir, `${dir}/two.conf`, `${dir}/two.sock`)
+    t.after(async () => {
+      await Promise.all([one.stop('SIGKILL'), two.stop('SIGKILL')])
+    })
+    const started = await Promise.allSettled([one.start(), two.start()])
+    assert.deepEqual(
+      started.map((r) => r.status).sort(),
+      ['fulfilled', 'rejected'],
+      started
+        .map((r) => (r.status === 'rejected' ? String(r.reason).slice(0, 300) : 'ok'))
+        .join('\n'),
+    )
+    const refused = started.find((r) => r.status === 'rejected') as PromiseRejectedResult
+    assert.match(String(refused.reason), /another fuxi daemon \(pid \d+\)/)
+  })
 })
 
 describe('admin CLI against a running daemon', { skip: ROOT_SKIP }, () => {
@@ -135,5 +158,22 @@ describe('admin CLI against a running daemon', { skip: ROOT_SKIP }, () => {
     assert.match(cli('reconcile'), /cli1: re-mounted a volume that containers still reference/)
     assert.equal(JSON.parse(cli('inspect', 'cli1')).Status.mounted, true)
     await daemon.call('VolumeDriver.Unmount', { Name: 'cli1', ID: 'A' })
+  })
+})
+
+describe('the production bundle', { skip: ROOT_SKIP }, () => {
+  it('has no crash points: FUXI_TEST_CRASH_AT does nothing there', async (t) => {
+    execFileSync(process.execPath, ['scripts/build.mjs'], {
+      cwd: new URL('../..', import.meta.url),
+    })
+    const { daemon } = await setup(t)
+    daemon.production = true
+    await daemon.start({ FUXI_TEST_CRASH_AT: 'mount:before-commit' })
+    await daemon.call('VolumeDriver.Create', { Name: 'p', Opts: null })
+    const m = await daemon.call('VolumeDriver.Mount', { Name: 'p', ID: 'A' })
+    assert.equal(m.Err, '')
+    assert.equal(daemon.proc?.exitCode, null, 'still running')
+    assert.equal((await daemon.call('VolumeDriver.Unmount', { Name: 'p', ID: 'A' })).Err, '')
+    assert.doesNotMatch(daemon.log, /killing myself/)
   })
 })

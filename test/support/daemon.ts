@@ -13,6 +13,8 @@ export class Daemon {
   proc: ChildProcess | undefined
   /** Environment every start gets (e.g. PATH with test stand-ins first). */
   env: Record<string, string> = {}
+  /** Always run the production bundle (dist/fuxi.mjs), whatever FUXI_USE_DIST says. */
+  production = false
   #log = ''
   constructor(dir: string, configFile: string, socket: string) {
     this.dir = dir
@@ -35,9 +37,12 @@ export class Daemon {
 
   /** Start and wait until Activate answers. */
   async start(env: Record<string, string> = {}): Promise<void> {
+    // Crash points exist only in the test bundle (and in the source); the production bundle
+    // ignores FUXI_TEST_CRASH_AT.
+    const bundle = env.FUXI_TEST_CRASH_AT && !this.production ? 'fuxi-testing.mjs' : 'fuxi.mjs'
     const args =
-      process.env.FUXI_USE_DIST === '1'
-        ? ['--enable-source-maps', join(ROOT, 'dist/fuxi.mjs')]
+      process.env.FUXI_USE_DIST === '1' || this.production
+        ? ['--enable-source-maps', join(ROOT, 'dist', bundle)]
         : ['--import', 'tsx', join(ROOT, 'src/main.ts')]
     const proc = spawn(process.execPath, [...args, '--config-file', this.configFile], {
       cwd: ROOT,

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
 import { stat, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { describe, it } from 'node:test'
+import { BODY_LIMIT, createServer as createPluginServer } from '../../src/protocol/server.ts'
 import { FakeHost } from '../fakes/fake-host.ts'
 import { buildApp } from '../support/build.ts'
-import { tmpDir } from '../support/tmp.ts'
+import { memoryLogger, tmpDir } from '../support/tmp.ts'
 
 function activate(
   opts: { socketPath: string } | { host: string; port: number },
@@ -91,6 +92,36 @@ describe('listening', () => {
     const on = await buildApp(t, { extraConfig: `tcp_listen = true\nfuxi_port = ${port}\n` })
     await on.app.listen()
     assert.match(await activate({ host: '127.0.0.1', port }), /VolumeDriver/)
+  })
+})
+
+describe('slow or endless peers', () => {
+  it('cuts off a client that never finishes its request head, and one that sends a huge body', async (t) => {
+    const { app, dir } = await buildApp(t)
+    const server = createPluginServer(
+      { volumes: app.volumes, reconcile: async () => [] },
+      memoryLogger().log,
+      { connection: 2_000, request: 2_000, headers: 300, keepAlive: 1_000 },
+    )
+    await server.listen({ path: `${dir}/slow.sock` })
+    t.after(() => server.close())
+    const closedAfter = await new Promise<number>((resolve, reject) => {
+      const t0 = Date.now()
+      const s = connect(`${dir}/slow.sock`, () =>
+        s.write('POST /Plugin.Activate HTTP/1.1\r\nHost: x\r\n'),
+      )
+      s.resume()
+      s.on('close', () => resolve(Date.now() - t0))
+      s.on('error', () => {})
+      setTimeout(() => reject(new Error('never closed')), 5_000).unref()
+    })
+    assert.ok(closedAfter < 4_000, `closed after ${closedAfter} ms`)
+    const big = await activate(
+      { socketPath: `${dir}/slow.sock` },
+      '/VolumeDriver.Create',
+      'x'.repeat(BODY_LIMIT + 1),
+    )
+    assert.match(big, /request body too large \(limit 65536 bytes\)/)
   })
 })
 

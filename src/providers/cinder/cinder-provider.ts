@@ -400,11 +400,17 @@ export function createCinderProvider(
     },
 
     async list() {
-      const all = await names.listAll((dups) =>
-        deps.log.warn(
-          dups,
-          'two Cinder volumes share a fuxi name; Docker sees the first; rename or delete one',
-        ),
+      const all = await names.listAll(
+        (dups) =>
+          deps.log.warn(
+            dups,
+            'two Cinder volumes share a fuxi name; Docker sees the first; rename or delete one',
+          ),
+        (bad) =>
+          deps.log.warn(
+            bad,
+            'Cinder volume marked for fuxi has a name that cannot be a Docker volume name; not listed (rename it)',
+          ),
       )
       return all.map((v) => toBackend(remember(v)))
     },

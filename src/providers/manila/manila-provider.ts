@@ -385,11 +385,17 @@ export function createManilaProvider(
     },
 
     async list() {
-      const all = await names.listAll((dups) =>
-        deps.log.warn(
-          dups,
-          'two Manila shares share a fuxi name; Docker sees the first; rename or delete one',
-        ),
+      const all = await names.listAll(
+        (dups) =>
+          deps.log.warn(
+            dups,
+            'two Manila shares share a fuxi name; Docker sees the first; rename or delete one',
+          ),
+        (bad) =>
+          deps.log.warn(
+            bad,
+            'Manila share marked for fuxi has a name that cannot be a Docker volume name; not listed (rename it)',
+          ),
       )
       return all.map((s) => toBackend(remember(s)))
     },
