@@ -1,7 +1,7 @@
 #!/bin/sh
 # The whole suite, as CI runs it: installs what is missing (Debian packages, npm modules), starts
 # the dev cloud (Keystone, Cinder, Manila, Nova from Debian packages) in the background, then lint,
-# type-check, build, and the unit, host, docker and cloud tiers. Every step runs even
+# type-check, build, and the unit, host, docker, cloud and multihost tiers. Every step runs even
 # when an earlier one failed (a tier that cannot run is skipped and says why); the end prints one
 # line per step and the tests passed and failed over all tiers, and the exit status is non-zero
 # when anything failed. Each tier that needs dockerd starts its own; the dev cloud is stopped at
@@ -82,8 +82,14 @@ else
 fi
 if [ "$cloud_up" = 1 ]; then
   run cloud sh scripts/test.sh cloud
+  if [ "$built" = 1 ]; then
+    run multihost env FUXI_USE_DIST=1 sh scripts/test.sh multihost
+  else
+    skip multihost "the build failed (see build above)"
+  fi
 else
   skip cloud "the dev cloud did not start"
+  skip multihost "the dev cloud did not start"
 fi
 
 step "summary"

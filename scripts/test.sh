@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 tier=${1:-unit}
 case "$tier" in
-  unit|host|docker|cloud) dir="test/$tier" ;;
+  unit|host|docker|cloud|multihost) dir="test/$tier" ;;
   *) dir="$tier" ;;
 esac
 files=$(find "$dir" -name '*.test.ts' | sort)

@@ -113,6 +113,27 @@ export async function createApp(
     log.info({ op: 'reconcile', dockerApi: inUse ? 'reachable' : 'unreachable' }, 'reconciling')
     return reconcile(volumes, log, { inUse })
   }
+  // While running: references of containers Docker no longer has (dockerd restarted and sent no
+  // Unmount) are dropped and their volumes released. Quiet unless there is work; no cloud listing.
+  let reconciling = false
+  const reconciles =
+    d.reconcile_interval > 0
+      ? setInterval(async () => {
+          if (reconciling) return
+          reconciling = true
+          try {
+            const inUse = await docker.volumesInUse()
+            if (inUse) await reconcile(volumes, log, { inUse, adopt: false })
+          } catch (err) {
+            log.warn(
+              { err, op: 'reconcile' },
+              'periodic reconcile failed; the next one tries again',
+            )
+          } finally {
+            reconciling = false
+          }
+        }, d.reconcile_interval * 1000).unref()
+      : undefined
   const server = createServer({ volumes, reconcile: runReconcile }, log)
   let tcp: FastifyInstance | undefined
   // Heartbeats on the volumes this host holds, so other hosts can tell it is alive (takeover).
@@ -148,6 +169,7 @@ export async function createApp(
     },
     async close() {
       clearInterval(heartbeats)
+      clearInterval(reconciles)
       await Promise.all([server.close(), tcp?.close()])
       await releasePid()
     },

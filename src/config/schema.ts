@@ -190,6 +190,12 @@ export const SCHEMA = {
       '127.0.0.1',
     ),
     log_level: oneOf('Log level.', ['trace', 'debug', 'info', 'warn', 'error', 'fatal'], 'info'),
+    reconcile_interval: int(
+      'Seconds between reconciles while running (drops references of containers Docker no longer has, e.g. after dockerd restarted, and releases what nothing uses); 0: only at start and with fuxi reconcile.',
+      60,
+      0,
+      86400,
+    ),
     docker_socket: path(
       'Docker Engine API socket, read at start to release mount references of containers that are gone.',
       '/var/run/docker.sock',

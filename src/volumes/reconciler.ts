@@ -13,6 +13,8 @@ export interface ReconcileAction {
 export interface ReconcileInput {
   /** Names of volumes that running containers use, from the Docker Engine API; undefined = unknown. */
   readonly inUse?: ReadonlySet<string> | undefined
+  /** Also adopt provider volumes the journal lacks (lists every cloud volume; default true). */
+  readonly adopt?: boolean
 }
 
 /**
@@ -33,7 +35,7 @@ export async function reconcile(
     actions.push({ volume, action })
     log.info({ op: 'reconcile', volume, ...extra }, action)
   }
-  for (const p of svc.providers()) {
+  for (const p of input.adopt === false ? [] : svc.providers()) {
     for (const b of await p.list().catch((err: unknown) => {
       log.error({ err, provider: p.name }, 'listing provider volumes failed')
       return []

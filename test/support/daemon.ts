@@ -15,6 +15,10 @@ export class Daemon {
   env: Record<string, string> = {}
   /** Always run the production bundle (dist/fuxi.mjs), whatever FUXI_USE_DIST says. */
   production = false
+  /** Runs the daemon through this command (e.g. nsenter into a simulated host's namespaces). */
+  prefix: readonly string[] = []
+  /** Where Activate is checked (the socket as seen from this process; default: `socket`). */
+  probeSocket: string | undefined
   #log = ''
   constructor(dir: string, configFile: string, socket: string) {
     this.dir = dir
@@ -44,7 +48,8 @@ export class Daemon {
       process.env.FUXI_USE_DIST === '1' || this.production
         ? ['--enable-source-maps', join(ROOT, 'dist', bundle)]
         : ['--import', 'tsx', join(ROOT, 'src/main.ts')]
-    const proc = spawn(process.execPath, [...args, '--config-file', this.configFile], {
+    const [cmd, ...pre] = [...this.prefix, process.execPath]
+    const proc = spawn(cmd as string, [...pre, ...args, '--config-file', this.configFile], {
       cwd: ROOT,
       env: { ...process.env, ...this.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -97,6 +102,11 @@ export class Daemon {
 
   /** POST like dockerd: no Content-Type, JSON body with a trailing newline. */
   call(method: string, body?: object): Promise<Record<string, unknown> & { Err?: string }> {
-    return callPlugin(this.socket, method, body)
+    return callPlugin(this.probeSocket ?? this.socket, method, body)
+  }
+
+  /** kill -9, as a crash would. */
+  async kill(): Promise<void> {
+    await this.stop('SIGKILL')
   }
 }

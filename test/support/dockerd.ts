@@ -23,24 +23,37 @@ export class Dockerd {
   readonly execRoot: string
   readonly socket: string
   proc: ChildProcess | undefined
+  /** Runs dockerd through this command (e.g. nsenter into a simulated host's namespaces). */
+  readonly prefix: readonly string[]
   #log = ''
 
-  private constructor(root: string, execRoot: string) {
+  private constructor(
+    root: string,
+    execRoot: string,
+    o: { socket?: string; prefix?: readonly string[] } = {},
+  ) {
     this.root = root
     this.execRoot = execRoot
-    this.socket = join(execRoot, 'docker.sock')
+    this.socket = o.socket ?? join(execRoot, 'docker.sock')
+    this.prefix = o.prefix ?? []
   }
 
-  static async start(): Promise<Dockerd> {
+  /**
+   * A private dockerd. `root`, `socket`: where its data and API socket go (default: new temp
+   * dirs); `prefix`: a command that dockerd is run through (nsenter, for a simulated host).
+   */
+  static async start(
+    o: { root?: string; socket?: string; prefix?: readonly string[] } = {},
+  ): Promise<Dockerd> {
     if (!existsSync('/usr/sbin/dockerd'))
       throw new Error(
         'dockerd missing: apt-get install -y docker.io (scripts/install-test-deps.sh)',
       )
     await mkdir('/var/lib/fuxi-test', { recursive: true })
-    const root = await mkdtemp('/var/lib/fuxi-test/dockerd-')
+    const root = o.root ?? (await mkdtemp('/var/lib/fuxi-test/dockerd-'))
     // exec-root holds containerd's socket: keep the path short (sun_path is 108 bytes).
     const execRoot = await mkdtemp('/run/fxd-')
-    const d = new Dockerd(root, execRoot)
+    const d = new Dockerd(root, execRoot, o)
     await d.#spawn()
     return d
   }
@@ -56,7 +69,8 @@ export class Dockerd {
       `--host=unix://${this.socket}`,
       '--log-level=warn',
     ]
-    const proc = spawn('/usr/sbin/dockerd', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const [cmd, ...pre] = [...this.prefix, '/usr/sbin/dockerd']
+    const proc = spawn(cmd as string, [...pre, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     this.proc = proc
     proc.stdout?.on('data', (c) => {
       this.#log += String(c)
@@ -141,6 +155,9 @@ export class Dockerd {
         'true',
         'seq',
         'grep',
+        'sha256sum',
+        'head',
+        'date',
       ]) {
         await symlink('busybox', join(rootfs, 'bin', a))
       }
@@ -159,6 +176,20 @@ export class Dockerd {
     } finally {
       await rm(rootfs, { recursive: true, force: true })
     }
+  }
+
+  /** kill -9, as a crash would (containers keep running under their shims). */
+  async kill(): Promise<void> {
+    const p = this.proc
+    if (!p || p.exitCode !== null || p.signalCode !== null) return
+    const done = new Promise((r) => p.once('exit', r))
+    p.kill('SIGKILL')
+    await done
+  }
+
+  /** Start again after kill() or a stop of the process (same data root and sockets). */
+  async respawn(): Promise<void> {
+    await this.#spawn()
   }
 
   /** Stop and start again on the same data (volumes and containers survive). */

@@ -526,15 +526,23 @@ export function createCinderProvider(
       for (const name of await records.names()) {
         const r = await records.read(name).catch(() => undefined)
         if (!r?.completed) continue
-        await api.metadata
-          .set(r.volumeId, {
+        try {
+          // Only for an attachment that still exists: never a key for one another host deleted.
+          const v = await api.getVolume(r.volumeId)
+          if (!v?.attachments.some((x) => x.attachment_id === r.attachmentId)) {
+            deps.log.error(
+              { volume: r.volumeId, attachment: r.attachmentId, name },
+              `this host's attachment of volume "${name}" is gone (taken over by another host, or deleted in Cinder): its containers no longer have the volume safely; stop them`,
+            )
+            continue
+          }
+          await api.metadata.set(r.volumeId, {
             [attachmentKey(r.attachmentId)]: holderValue(me, r.mode ?? 'rw', Date.now()),
           })
-          .then(
-            () => n++,
-            (err: unknown) =>
-              deps.log.warn({ err, volume: r.volumeId, name }, 'heartbeat not written'),
-          )
+          n++
+        } catch (err) {
+          deps.log.warn({ err, volume: r.volumeId, name }, 'heartbeat not written')
+        }
       }
       return n
     },
