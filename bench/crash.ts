@@ -1,7 +1,9 @@
 // fuxi crash benchmark: prints figures, asserts nothing (exits 0 unless the harness itself breaks).
 // Needs root. Run: `node scripts/build.mjs && node --import tsx bench/crash.ts`
 // CRASH_CYCLES mount/unmount cycles per provider (default 200), CRASH_SEED (default random; printed)
-// for the schedule, CRASH_CINDER_BUDGET_S (default 150) caps the cinder half's cycles by time.
+// for the schedule, CRASH_CINDER_BUDGET_S (default 150) caps the cinder half's cycles by time,
+// CRASH_PROVIDERS (default local,cinder) picks the halves, CRASH_KEEP_LOG=1 keeps the daemon log
+// (it is kept under /var/lib/fuxi-test anyway when something went wrong).
 // Each cycle mounts one of a few volumes (created up front), writes a file of random content
 // (4 KiB–1 MiB) into the mountpoint with open/write/fsync/close, records its sha256, unmounts.
 // At random points fuxi is killed with SIGKILL: (a) started with FUXI_TEST_CRASH_AT set to a crash
@@ -25,6 +27,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
@@ -137,6 +140,12 @@ interface Figures {
   corrupt: number
   lostBytes: number
   unverifiable: string[]
+  /** Volumes taken out of the rotation after their Mount was refused twice in a cycle. */
+  retired: string[]
+  unverifiedFiles: number
+  unverifiedBytes: number
+  phases: string[]
+  logFile?: string
   reconcile: Map<string, number>
   errorLines: string[]
   samples: string[]
@@ -185,6 +194,10 @@ async function runProvider(provider: 'local' | 'cinder', cycles: number): Promis
     corrupt: 0,
     lostBytes: 0,
     unverifiable: [],
+    retired: [],
+    unverifiedFiles: 0,
+    unverifiedBytes: 0,
+    phases: [],
     reconcile: new Map(),
     errorLines: [],
     samples: [],
@@ -247,6 +260,11 @@ async function runProvider(provider: 'local' | 'cinder', cycles: number): Promis
     written.set(name, [])
   }
 
+  let mark = now()
+  const phase = (what: string) => {
+    f.phases.push(`${what} ${((now() - mark) / 1000).toFixed(1)} s`)
+    mark = now()
+  }
   try {
     await d.start()
     const rotation: string[] = []
@@ -295,6 +313,8 @@ async function runProvider(provider: 'local' | 'cinder', cycles: number): Promis
         }
         const res = await call(`VolumeDriver.${op}`, { Name: name, ID })
         answered = true
+        // dockerd starts the container as soon as Mount answers: from now on it holds the volume.
+        if (op === 'Mount' && res.r && !res.r.Err) bump(held, name)
         if (res.crashed) {
           if (armed && point?.startsWith(op === 'Mount' ? 'mount:' : 'unmount:')) {
             bump(f.crashes, `crash point ${point}`)
@@ -315,18 +335,19 @@ async function runProvider(provider: 'local' | 'cinder', cycles: number): Promis
       // Mount until one succeeds, with a new ID after each failure (a new container).
       let id = ''
       let mp = ''
-      for (let k = 0; k < 6 && !mp; k++) {
+      let errs = 0
+      for (let k = 0; k < 6 && !mp && errs < 2; k++) {
         id = `c${i}-${k}`
         const a = await attempt('Mount', id)
         if (!a) continue
         if (a.Err) {
           f.mountErrs++
+          errs++
           note(`Mount ${name} (${id}): ${a.Err}`)
           await sleep(300)
           continue
         }
         mp = String(a.Mountpoint)
-        bump(held, name) // the container runs
       }
       if (armed && point?.startsWith('mount:')) {
         bump(f.crashes, `crash point ${point} armed, not reached`)
@@ -335,7 +356,16 @@ async function runProvider(provider: 'local' | 'cinder', cycles: number): Promis
         armed = false
       }
       if (!mp) {
+        // Refused twice in a row: the volume is stuck; take it out of the rotation.
         f.abandoned++
+        if (errs >= 2) {
+          f.retired.push(name)
+          rotation.splice(rotation.indexOf(name), 1)
+          if (!rotation.length) {
+            await create(`n${i}`)
+            rotation.push(`n${i}`)
+          }
+        }
         continue
       }
       // Write acknowledged data: open, write, fsync (file and directory), close.
@@ -387,6 +417,7 @@ async function runProvider(provider: 'local' | 'cinder', cycles: number): Promis
       f.cycleMs.push(now() - c0)
     }
 
+    phase(`setup and ${f.cycles} cycles`)
     // Leaks after the last restart (every cycle ended with its Unmount).
     f.leaks = leaksUnder(dir)
     if (api) {
@@ -399,6 +430,7 @@ async function runProvider(provider: 'local' | 'cinder', cycles: number): Promis
         api: listed,
       }
     }
+    phase('leak checks')
     // Every acknowledged file must be there, unchanged.
     for (const [name, files] of written) {
       bump(held, name)
@@ -406,8 +438,8 @@ async function runProvider(provider: 'local' | 'cinder', cycles: number): Promis
       if (m.Err) {
         f.unverifiable.push(`${name}: ${m.Err}`)
         for (const w of files) {
-          f.missing++
-          f.lostBytes += w.size
+          f.unverifiedFiles++
+          f.unverifiedBytes += w.size
         }
         bump(held, name, -1)
         continue
@@ -438,8 +470,8 @@ async function runProvider(provider: 'local' | 'cinder', cycles: number): Promis
     }
     if (api)
       f.volumesLeft = (await api.listVolumes({ metadata: { volume_from: volumeFrom } })).length
+    phase('verify and remove')
   } finally {
-    f.totalMs = now() - t0
     await d.stop().catch(() => undefined)
     for (const l of d.log.split('\n')) {
       if (!l.startsWith('{')) continue
@@ -474,6 +506,25 @@ async function runProvider(provider: 'local' | 'cinder', cycles: number): Promis
       }
     }
     rmSync(dir, { recursive: true, force: true })
+    phase('stop and cleanup')
+    f.totalMs = now() - t0
+    const anomaly =
+      f.lostBytes ||
+      f.unverifiable.length ||
+      f.leaks.mounts.length ||
+      f.leaks.loops.length ||
+      f.cinderLoops?.length ||
+      f.attachments?.api ||
+      f.attachments?.onVolumes ||
+      f.notMountedAfterMount ||
+      f.mountedAfterUnmount ||
+      f.abandoned ||
+      f.errorLines.length ||
+      [...f.crashes.keys()].some((k) => k.startsWith('unexplained'))
+    if (anomaly || process.env.CRASH_KEEP_LOG === '1') {
+      f.logFile = `/var/lib/fuxi-test/crash-${provider}-${SEED}.log`
+      writeFileSync(f.logFile, d.log)
+    }
   }
   return f
 }
@@ -491,7 +542,8 @@ function report(f: Figures, requested: number): void {
   )
   for (const [k, v] of [...f.crashes.entries()].sort()) line(`  ${k}`, v)
   line('Mount / Unmount answered with Err (retried)', `${f.mountErrs} / ${f.unmountErrs}`)
-  line('cycles abandoned (no Mount after 6 tries)', f.abandoned)
+  line('cycles abandoned (Mount refused twice)', f.abandoned)
+  if (f.retired.length) line('volumes taken out of the rotation (stuck)', f.retired.join(', '))
   line('Mount answered, mountpoint not mounted', f.notMountedAfterMount)
   line('Unmount answered, still mounted', f.mountedAfterUnmount)
   line(
@@ -510,11 +562,17 @@ function report(f: Figures, requested: number): void {
   )
   line('files verified / missing / corrupt', `${f.verified} / ${f.missing} / ${f.corrupt}`)
   line('BYTES OF ACKNOWLEDGED DATA LOST', f.lostBytes)
-  if (f.unverifiable.length)
-    line('volumes that could not be mounted to verify', f.unverifiable.join('; '))
+  if (f.unverifiable.length) {
+    line(
+      'files on volumes that could not be mounted',
+      `${f.unverifiedFiles} (${f.unverifiedBytes} bytes, not counted as lost)`,
+    )
+    for (const u of f.unverifiable) console.log(`    ${u}`)
+  }
   if (f.volumesLeft !== undefined) line('Cinder volumes left after Remove', f.volumesLeft)
   row('cycle time', f.cycleMs)
   line('total time', `${(f.totalMs / 1000).toFixed(1)} s (median cycle ${fmt(median(f.cycleMs))})`)
+  line('  of which', f.phases.join(', '))
   if (f.reconcile.size) {
     console.log('  what the reconciler did at the restarts:')
     for (const [k, v] of [...f.reconcile.entries()].sort((a, b) => b[1] - a[1]))
@@ -522,6 +580,7 @@ function report(f: Figures, requested: number): void {
   }
   line('error lines in the daemon log', f.errorLines.length)
   for (const e of [...new Set(f.errorLines)].slice(0, 8)) console.log(`    ${e}`)
+  if (f.logFile) line('daemon log kept at', f.logFile)
   if (f.samples.length) {
     console.log('  notes:')
     for (const s of f.samples) console.log(`    ${s}`)
@@ -535,14 +594,18 @@ console.log(
   `  per cycle: ${(P_CRASH_POINT * 100).toFixed(0)}% under FUXI_TEST_CRASH_AT, ${(P_KILL * 100).toFixed(0)}% with kill -9 0–300 ms after a Mount or Unmount; ${VOLUMES} volumes in rotation, plus new ones for first-mount (format) crashes`,
 )
 const started = now()
-const local = await runProvider('local', CYCLES)
-report(local, CYCLES)
-console.log('  (the local provider has no attaching step: mount:attaching is not drawn for it)')
+const providers = (process.env.CRASH_PROVIDERS ?? 'local,cinder').split(',')
+if (providers.includes('local')) {
+  const local = await runProvider('local', CYCLES)
+  report(local, CYCLES)
+  console.log('  (the local provider has no attaching step: mount:attaching is not drawn for it)')
+}
 const status = spawnSync('sh', ['scripts/devcloud/status.sh'], {
   cwd: new URL('..', import.meta.url).pathname,
   encoding: 'utf8',
 })
-if (status.status === 0) {
+if (!providers.includes('cinder')) console.log('\ncinder provider: not in CRASH_PROVIDERS')
+else if (status.status === 0) {
   const cinder = await runProvider('cinder', CYCLES)
   report(cinder, CYCLES)
 } else

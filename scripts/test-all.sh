@@ -31,10 +31,13 @@ run() {
   pass=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$logs/$name.log" | tail -n 1)
   fail=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$logs/$name.log" | tail -n 1)
   skip=$(sed -n 's/^ℹ skipped \([0-9]*\)$/\1/p' "$logs/$name.log" | tail -n 1)
+  cancelled=$(sed -n 's/^ℹ cancelled \([0-9]*\)$/\1/p' "$logs/$name.log" | tail -n 1)
+  # A test cancelled (e.g. by the timeout) counts as failed.
+  fail=$(( ${fail:-0} + ${cancelled:-0} ))
   counts=""
   if [ -n "$pass" ]; then
-    counts=" ($pass passed, ${fail:-0} failed, ${skip:-0} skipped)"
-    echo "$pass ${fail:-0}" >> "$logs/counts"
+    counts=" ($pass passed, $fail failed, ${skip:-0} skipped)"
+    echo "$pass $fail" >> "$logs/counts"
   fi
   if [ "$rc" = 0 ]; then note "$name" "passed$counts"; else note "$name" "FAILED (exit $rc)$counts"; fi
   return "$rc"

@@ -15,6 +15,9 @@ if [ -z "$files" ]; then
   exit 1
 fi
 concurrency=${FUXI_TEST_CONCURRENCY:-2}
-# A hung test fails after 3 minutes instead of stalling CI.
+# A hung test fails after 3 minutes instead of stalling CI (a multihost file runs many scenarios
+# on two dockerds: 8 minutes).
+timeout=180000
+[ "$tier" = multihost ] && timeout=480000
 # shellcheck disable=SC2086
-exec node --import tsx --test --test-concurrency="$concurrency" --test-timeout=180000 --test-reporter=spec $files
+exec node --import tsx --test --test-concurrency="$concurrency" --test-timeout=$timeout --test-reporter=spec $files

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises'
+import { chmod, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { FuxiConfig } from './config/schema.ts'
@@ -49,6 +49,13 @@ export async function createApp(
 ): Promise<App> {
   const d = config.DEFAULT
   await mkdir(d.state_dir, { recursive: true, mode: 0o700 })
+  // The data root (made 0700 when fuxi makes it) and its provider folders, which are fuxi's
+  // alone: root only (containers reach volumes by bind mount).
+  await mkdir(d.volume_dir, { recursive: true, mode: 0o700 })
+  for (const dir of d.volume_providers.map((p) => join(d.volume_dir, p))) {
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    await chmod(dir, 0o700)
+  }
   const locks = createLocks(join(d.state_dir, 'locks'), log)
   const releasePid = await acquirePidFile(join(d.state_dir, 'fuxi.pid'), (fn) =>
     locks.withLock('fuxi-daemon', fn),

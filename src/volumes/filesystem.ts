@@ -57,6 +57,15 @@ export async function removeMountpoint(mountpoint: string, log: Logger): Promise
  */
 export const MOUNT_FLAGS_KEY = 'fuxi_mount_flags'
 
+/** A volume's opted-out flags as Docker options (`{ suid: 'true' }`), from MOUNT_FLAGS_KEY's value. */
+export const mountFlagOptions = (flags = ''): Record<string, string> =>
+  Object.fromEntries(
+    flags
+      .split(',')
+      .filter(Boolean)
+      .map((f) => [f, 'true']),
+  )
+
 /**
  * The mount options of a volume: nosuid and nodev unless it opted out (`flags` lists `suid`,
  * `dev`), and read-only without touching the journal when `mode` is ro (ext4 noload, xfs

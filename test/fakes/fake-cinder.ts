@@ -140,7 +140,10 @@ export class FakeCinder implements CinderApi {
     return waitForVolumeStatus((x) => this.getVolume(x), id, want, { delays: [1], ...o })
   }
 
-  async createAttachment(volumeId: string, o: { connector?: Connector; mode?: 'rw' | 'ro' } = {}) {
+  async createAttachment(
+    volumeId: string,
+    o: { connector?: Connector; mode?: 'rw' | 'ro' } = {},
+  ): Promise<CinderAttachment> {
     this.calls.push('attachment create')
     this.#fail('createAttachment', 'POST')
     const v = this.volumes.get(volumeId)

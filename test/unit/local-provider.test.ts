@@ -35,6 +35,25 @@ providerContract('local (fake host)', (t) => make(t), {
       assert.throws(() => provider.parseOptions({ fstype: 'btrfs' }), /use one of: ext4, xfs/)
     })
 
+    it('mounts nosuid,nodev unless the volume opted out with -o suid=true / -o dev=true', async (t) => {
+      const host = new FakeHost()
+      const { provider, mountRoot } = await make(t, host)
+      assert.throws(() => provider.parseOptions({ suid: 'yes' }), /option "suid".*use true/)
+      await provider.create('plain', provider.parseOptions({}))
+      await provider.create('tools', provider.parseOptions({ suid: 'true' }))
+      assert.deepEqual((await provider.get('tools'))?.options, {
+        size: '1',
+        fstype: 'ext4',
+        suid: 'true',
+      })
+      await provider.mount('plain', `${mountRoot}/plain`, testContext())
+      await provider.mount('tools', `${mountRoot}/tools`, testContext())
+      assert.deepEqual(host.mountOptions.get(`${mountRoot}/plain`), ['nosuid', 'nodev'])
+      assert.deepEqual(host.mountOptions.get(`${mountRoot}/tools`), ['nodev'])
+      await provider.unmount('plain', `${mountRoot}/plain`, testContext())
+      await provider.unmount('tools', `${mountRoot}/tools`, testContext())
+    })
+
     it('creates a sparse image of the requested size', async (t) => {
       const { provider, dir } = await make(t)
       await provider.create('big', { size: '4', fstype: 'ext4' })

@@ -210,7 +210,7 @@ describe('manila provider', () => {
     const mp = `${mountRoot}/web`
     const source = await provider.mount('web', mp, testContext())
     assert.equal(source, `127.0.0.1:/srv/shares/share-${share?.id}`, 'the preferred export')
-    assert.deepEqual(argv, [['mount.nfs', source, mp, '-o', 'vers=4.1']])
+    assert.deepEqual(argv, [['mount.nfs', source, mp, '-o', 'nosuid,nodev,vers=4.1']])
     const [r] = [...manila.rules.values()]
     assert.equal(r?.access_to, '192.0.2.10')
     assert.equal(r?.state, 'active')
@@ -385,7 +385,7 @@ describe('manila provider', () => {
         `127.0.0.1:6789:/srv/shares/share-${share?.id}`,
         mp,
         '-o',
-        `name=docker-host,secretfile=${secret}`,
+        `name=docker-host,secretfile=${secret},nosuid,nodev`,
       ],
     ])
     assert.ok(!argv.flat().some((a) => a.includes('key-of-')), 'no key in argv')
@@ -410,6 +410,8 @@ describe('manila provider', () => {
       '127.0.0.1:6789',
       '-r',
       `/srv/shares/share-${id}`,
+      '-o',
+      'nosuid,nodev',
     ])
     assert.equal(await readFile(keyring, 'utf8'), '[client.fuxi]\n\tkey = key-of-fuxi\n')
   })

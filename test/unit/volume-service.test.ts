@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import { createLocalProvider } from '../../src/providers/local/local-provider.ts'
 import type { FakeHost } from '../fakes/fake-host.ts'
 import { buildApp } from '../support/build.ts'
-import { memoryLogger } from '../support/tmp.ts'
+import { memoryLogger, tmpDir } from '../support/tmp.ts'
 
 describe('volume service', () => {
   it('creates idempotently; bad options change nothing', async (t) => {
@@ -362,5 +362,24 @@ describe('reconciler', () => {
     assert.equal(second.app.volumes.get('v'), undefined)
     await second.app.reconcile()
     assert.equal(second.app.volumes.get('v')?.status.size, '3')
+  })
+})
+
+describe('the data root', () => {
+  it('is made root-only, with its provider folders (tightened if they were open)', async (t) => {
+    const dir = await tmpDir(t)
+    const { mkdir: mk, chmod: ch } = await import('node:fs/promises')
+    await mk(`${dir}/data/local`, { recursive: true })
+    await ch(`${dir}/data/local`, 0o755)
+    await buildApp(t, { dir })
+    assert.equal(
+      (await stat(`${dir}/data`)).mode & 0o777,
+      0o755,
+      'an existing data root is left as it is',
+    )
+    assert.equal((await stat(`${dir}/data/local`)).mode & 0o777, 0o700)
+    const fresh = await tmpDir(t)
+    await buildApp(t, { dir: fresh })
+    assert.equal((await stat(`${fresh}/data`)).mode & 0o777, 0o700)
   })
 })

@@ -12,6 +12,7 @@ import type { CinderVolume, Connector } from '../../openstack/cinder.ts'
 import {
   ensureFilesystem,
   MOUNT_FLAGS_KEY,
+  mountFlagOptions,
   mountOnce,
   mountOptions,
   removeMountpoint,
@@ -157,12 +158,7 @@ export function createCinderProvider(
       ...(v.volume_type ? { volume_type: v.volume_type } : {}),
       ...(v.availability_zone ? { availability_zone: v.availability_zone } : {}),
       ...(v.metadata[ACCESS_KEY] ? { access: v.metadata[ACCESS_KEY] } : {}),
-      ...Object.fromEntries(
-        (v.metadata[MOUNT_FLAGS_KEY] ?? '')
-          .split(',')
-          .filter(Boolean)
-          .map((f) => [f, 'true']),
-      ),
+      ...mountFlagOptions(v.metadata[MOUNT_FLAGS_KEY]),
     },
   })
   const owned = () => names.owned

@@ -1,5 +1,5 @@
 import { FSTYPES } from '../../config/schema.ts'
-import { parseChoice, parseSize, rejectUnknownOptions } from '../option-checks.ts'
+import { parseChoice, parseMountFlags, parseSize, rejectUnknownOptions } from '../option-checks.ts'
 
 export interface LocalOptionDefaults {
   readonly size: number
@@ -7,9 +7,9 @@ export interface LocalOptionDefaults {
   readonly fstype: string
 }
 
-export const LOCAL_OPTIONS = ['size', 'fstype', 'volume_provider'] as const
+export const LOCAL_OPTIONS = ['size', 'fstype', 'suid', 'dev', 'volume_provider'] as const
 
-/** `-o` options of a local volume: size in GiB (whole number), fstype ext4|xfs. */
+/** `-o` options of a local volume: size in GiB (whole number), fstype ext4|xfs, suid, dev. */
 export function parseLocalOptions(
   opts: Readonly<Record<string, string>>,
   d: LocalOptionDefaults,
@@ -18,5 +18,6 @@ export function parseLocalOptions(
   return {
     size: parseSize(opts.size, d.size, d.maxSize),
     fstype: parseChoice('fstype', opts.fstype, d.fstype, FSTYPES),
+    ...parseMountFlags(opts),
   }
 }

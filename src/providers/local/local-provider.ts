@@ -4,7 +4,13 @@ import { VolumeExistsError, VolumeNotFoundError, VolumeStateError } from '../../
 import { removeIfExists, writeFileAtomic } from '../../host/files.ts'
 import type { Host } from '../../host/host.ts'
 import type { Logger } from '../../log.ts'
-import { ensureFilesystem, mountOnce, removeMountpoint } from '../../volumes/filesystem.ts'
+import {
+  ensureFilesystem,
+  mountFlagOptions,
+  mountOnce,
+  mountOptions,
+  removeMountpoint,
+} from '../../volumes/filesystem.ts'
 import type {
   BackendVolume,
   OpContext,
@@ -37,6 +43,8 @@ interface LocalMeta {
   formatted: boolean
   /** The create that made it (its marker): what a failed create may undo. */
   createdBy?: string
+  /** Mount flags it opted back into (suid, dev), comma-separated. */
+  mountFlags?: string
 }
 
 /**
@@ -72,7 +80,7 @@ export function createLocalProvider(
   const toBackend = (name: string, m: LocalMeta): BackendVolume => ({
     name,
     createdAt: m.createdAt,
-    options: { size: m.size, fstype: m.fstype },
+    options: { size: m.size, fstype: m.fstype, ...mountFlagOptions(m.mountFlags) },
   })
   const imageExists = (name: string) =>
     stat(image(name)).then(
@@ -143,12 +151,14 @@ export function createLocalProvider(
         if (!(await imageExists(name))) await makeImage(name, Number(existing.size))
         return toBackend(name, existing)
       }
+      const flags = ['suid', 'dev'].filter((f) => options[f] === 'true')
       const meta: LocalMeta = {
         createdAt: new Date().toISOString(),
         size: options.size ?? String(opts.defaults.size),
         fstype: options.fstype ?? opts.defaults.fstype,
         formatted: false,
         ...(ctx ? { createdBy: ctx.marker } : {}),
+        ...(flags.length ? { mountFlags: flags.join(',') } : {}),
       }
       if (await imageExists(name))
         throw new VolumeExistsError(
@@ -217,7 +227,9 @@ export function createLocalProvider(
       ctx.log.debug({ device }, 'image attached')
       let fstype = meta.fstype
       if (!meta.formatted) fstype = await formatIfNew(name, meta, device, ctx)
-      await mountOnce(host, device, mountpoint, fstype, ctx)
+      await mountOnce(host, device, mountpoint, fstype, ctx, {
+        options: mountOptions(fstype, 'rw', meta.mountFlags),
+      })
       return device
     },
 

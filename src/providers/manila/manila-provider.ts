@@ -13,7 +13,12 @@ import type {
   ManilaClient,
   ManilaShare,
 } from '../../openstack/manila.ts'
-import { removeMountpoint } from '../../volumes/filesystem.ts'
+import {
+  MOUNT_FLAGS_KEY,
+  mountFlagOptions,
+  mountOptions,
+  removeMountpoint,
+} from '../../volumes/filesystem.ts'
 import type { BackendVolume, DiscardOutcome, VolumeProvider } from '../../volumes/provider.ts'
 import type { MadeResource } from '../../volumes/record.ts'
 import {
@@ -144,6 +149,7 @@ export function createManilaProvider(
       size: String(s.size),
       ...(s.share_type_name ? { share_type: s.share_type_name } : {}),
       ...(s.availability_zone ? { availability_zone: s.availability_zone } : {}),
+      ...mountFlagOptions(s.metadata[MOUNT_FLAGS_KEY]),
     },
   })
   const want = (s: ManilaShare): AccessSpec =>
@@ -264,12 +270,20 @@ export function createManilaProvider(
   }
 
   function mountSpec(share: ManilaShare, location: ExportLocation, rule: AccessRule): ShareMount {
-    if (share.share_proto.toUpperCase() !== 'CEPHFS') return { proto: 'NFS', export: location.path }
+    const options = mountOptions('nfs', 'rw', share.metadata[MOUNT_FLAGS_KEY])
+    if (share.share_proto.toUpperCase() !== 'CEPHFS')
+      return { proto: 'NFS', export: location.path, options }
     if (!rule.access_key)
       throw new VolumeStateError(
         `Manila gave no access key for cephx rule ${rule.id} of share ${share.id}; check the share's access rules`,
       )
-    return { proto: 'CEPHFS', export: location.path, cephxId: rule.access_to, key: rule.access_key }
+    return {
+      proto: 'CEPHFS',
+      export: location.path,
+      cephxId: rule.access_to,
+      key: rule.access_key,
+      options,
+    }
   }
 
   async function adopt(name: string, options: Readonly<Record<string, string>>) {
@@ -313,6 +327,7 @@ export function createManilaProvider(
       const existing = await find(name)
       if (existing) return toBackend(existing)
       if (options.volume_id) return adopt(name, options)
+      const flags = ['suid', 'dev'].filter((f) => options[f] === 'true')
       const s = await createUntilAvailable({
         one: 'Manila share',
         name,
@@ -327,7 +342,11 @@ export function createManilaProvider(
             availability_zone: options.availability_zone,
             snapshot_id: options.snapshot_id,
             description: options.description,
-            metadata: { [META.owner]: opts.volumeFrom, [CREATED_BY_KEY]: ctx.marker },
+            metadata: {
+              [META.owner]: opts.volumeFrom,
+              [CREATED_BY_KEY]: ctx.marker,
+              ...(flags.length ? { [MOUNT_FLAGS_KEY]: flags.join(',') } : {}),
+            },
           }),
         waitAvailable: (id) => api.waitForShare(id, ['available'], { timeoutMs: CREATE_WAIT_MS }),
         rivals: () => names.named(name),

@@ -2,6 +2,7 @@ import { InvalidRequestError } from '../../errors.ts'
 import {
   invalidOption,
   parseChoice,
+  parseMountFlags,
   parseSize,
   rejectUnknownOptions,
   UUID,
@@ -28,6 +29,8 @@ export const MANILA_OPTIONS = [
   'snapshot_id',
   'description',
   'volume_id',
+  'suid',
+  'dev',
   'volume_provider',
 ] as const
 
@@ -84,5 +87,6 @@ export function parseManilaOptions(
       )
     out.description = opts.description
   }
+  Object.assign(out, parseMountFlags(opts))
   return out
 }

@@ -6,7 +6,7 @@ import { removeIfExists } from '../../host/files.ts'
 import { cephfsExport } from './access.ts'
 
 /** How this host mounts a share, chosen by its protocol. */
-export type ShareMount =
+export type ShareMount = (
   | { readonly proto: 'NFS'; readonly export: string }
   | {
       readonly proto: 'CEPHFS'
@@ -15,6 +15,10 @@ export type ShareMount =
       /** The access key Manila gave the cephx rule. */
       readonly key: string
     }
+) & {
+  /** The share's own mount options (nosuid, nodev unless it opted out), before the config's. */
+  readonly options?: readonly string[]
+}
 
 export interface ShareMountConfig {
   /** Extra `-o` options for mount.nfs (e.g. vers=4.1). */
@@ -62,8 +66,10 @@ export function shareMounter(exec: Exec, cfg: ShareMountConfig) {
   return {
     async mount(name: string, m: ShareMount, mountpoint: string): Promise<void> {
       await mkdir(mountpoint, { recursive: true, mode: 0o755 })
+      const own = m.options ?? []
       if (m.proto === 'NFS') {
-        const o = cfg.nfsOptions.length ? ['-o', cfg.nfsOptions.join(',')] : []
+        const all = [...own, ...cfg.nfsOptions]
+        const o = all.length ? ['-o', all.join(',')] : []
         return run('mount.nfs', [m.export, mountpoint, ...o])
       }
       const where = cephfsExport(m.export)
@@ -73,7 +79,8 @@ export function shareMounter(exec: Exec, cfg: ShareMountConfig) {
         )
       if (cfg.cephfsClient === 'fuse') {
         await writeSecret(keyringFile(name), `[client.${m.cephxId}]\n\tkey = ${m.key}\n`)
-        const o = cfg.cephfsOptions.length ? ['-o', cfg.cephfsOptions.join(',')] : []
+        const all = [...own, ...cfg.cephfsOptions]
+        const o = all.length ? ['-o', all.join(',')] : []
         return run('ceph-fuse', [
           mountpoint,
           '--id',
@@ -92,7 +99,9 @@ export function shareMounter(exec: Exec, cfg: ShareMountConfig) {
         m.export,
         mountpoint,
         '-o',
-        [`name=${m.cephxId}`, `secretfile=${secretFile(name)}`, ...cfg.cephfsOptions].join(','),
+        [`name=${m.cephxId}`, `secretfile=${secretFile(name)}`, ...own, ...cfg.cephfsOptions].join(
+          ',',
+        ),
       ])
     },
 
