@@ -30,7 +30,7 @@ class IscsiCinder extends FakeCinder {
   override async createAttachment(
     volumeId: string,
     o: { connector?: Connector; mode?: 'rw' | 'ro' } = {},
-  ) {
+  ): Promise<CinderAttachment> {
     const a = await super.createAttachment(volumeId, {})
     const iqn = `iqn.2010-10.org.openstack:volume-${volumeId}`
     const img = `${this.dir}/${iqn}.img`
