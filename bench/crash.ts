@@ -17,7 +17,7 @@
 // cycles, crashes by kind, mounts and loop devices left after the last restart, Cinder attachments
 // left, bytes of acknowledged data lost (every volume is mounted again and every file checked),
 // median cycle time, total time.
-import { spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import {
   closeSync,
@@ -26,6 +26,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   writeFileSync,
   writeSync,
@@ -91,6 +92,37 @@ function loopsOf(ids: readonly string[]): string[] {
   return out
 }
 
+/**
+ * Makes `dir` a shared mount, as / is on a systemd host: a mount namespace another process makes
+ * meanwhile (e.g. `unshare --mount --propagation slave`, as the multi-host tests do) then gets our
+ * unmounts too. On this machine / is private, and such a namespace would keep a copy of a volume
+ * mounted at that moment, pinning its loop device ("something holds it open").
+ */
+function shareMounts(dir: string): void {
+  execFileSync('mount', ['--bind', dir, dir])
+  execFileSync('mount', ['--make-shared', dir])
+}
+
+/** Other mount namespaces that hold mounts under `dir` (they keep its loop devices busy). */
+function foreignHolders(dir: string): string[] {
+  const mine = readlinkSync('/proc/self/ns/mnt')
+  const out = new Map<string, string>()
+  for (const pid of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const ns = readlinkSync(`/proc/${pid}/ns/mnt`)
+      if (ns === mine || out.has(ns)) continue
+      const hits = parseMountInfo(readFileSync(`/proc/${pid}/mountinfo`, 'utf8'))
+        .map((m) => m.mountPoint)
+        .filter((m) => m.startsWith(`${dir}/`))
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
+      if (hits.length) out.set(ns, `pid ${pid} (${comm}, ${ns}): ${hits.join(' ')}`)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return [...out.values()]
+}
+
 /** The slice of the Docker Engine API fuxi's reconciler reads: containers and their volumes. */
 function fakeDocker(socket: string, held: Map<string, number>): Promise<Server> {
   const server = createServer((req, res) => {
@@ -142,6 +174,8 @@ interface Figures {
   unverifiable: string[]
   /** Volumes taken out of the rotation after their Mount was refused twice in a cycle. */
   retired: string[]
+  /** Mount namespaces of other processes that held our mounts at the end. */
+  pinnedBy: string[]
   unverifiedFiles: number
   unverifiedBytes: number
   phases: string[]
@@ -156,6 +190,7 @@ async function runProvider(provider: 'local' | 'cinder', cycles: number): Promis
   const t0 = now()
   mkdirSync('/var/lib/fuxi-test', { recursive: true })
   const dir = await mkdtemp(`/var/lib/fuxi-test/crash-${provider}-`)
+  shareMounts(dir)
   const volumeFrom = uniqueName('crash')
   const held = new Map<string, number>()
   const docker = await fakeDocker(`${dir}/docker.sock`, held)
@@ -195,6 +230,7 @@ async function runProvider(provider: 'local' | 'cinder', cycles: number): Promis
     lostBytes: 0,
     unverifiable: [],
     retired: [],
+    pinnedBy: [],
     unverifiedFiles: 0,
     unverifiedBytes: 0,
     phases: [],
@@ -398,6 +434,8 @@ async function runProvider(provider: 'local' | 'cinder', cycles: number): Promis
         if (!a) continue
         if (a.Err) {
           f.unmountErrs++
+          if (a.Err.includes('holds it open'))
+            for (const h of foreignHolders(dir)) note(`mount namespace holding our mounts: ${h}`)
           note(`Unmount ${name} (${id}): ${a.Err}`)
           await sleep(300)
           continue
@@ -492,7 +530,9 @@ async function runProvider(provider: 'local' | 'cinder', cycles: number): Promis
         f.errorLines.push(`${o.msg} ${o.volume ?? ''} ${o.err?.message ?? ''}`.slice(0, 300))
     }
     await new Promise((r) => docker.close(r))
+    f.pinnedBy.push(...foreignHolders(dir))
     cleanupUnder(dir)
+    execFileSync('umount', ['-l', dir])
     if (api) {
       // Whatever fuxi did not remove: attachments first, then the volumes.
       try {
@@ -550,6 +590,7 @@ function report(f: Figures, requested: number): void {
     'leaked mounts / loop devices (last restart)',
     `${f.leaks.mounts.length} / ${f.leaks.loops.length}${f.leaks.mounts.length || f.leaks.loops.length ? ` ${[...f.leaks.mounts, ...f.leaks.loops].join(' ')}` : ''}`,
   )
+  line('our mounts held by other mount namespaces', f.pinnedBy.length ? f.pinnedBy.join('; ') : 0)
   if (f.cinderLoops) line('loop devices of the Cinder volumes', f.cinderLoops.length)
   if (f.attachments)
     line(
