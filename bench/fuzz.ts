@@ -11,7 +11,7 @@
 // root (Mountpoints not under volume_dir, names of the state and volume trees, a `find` over the
 // filesystems for the fuzzed traversal names, mounts of our loop devices elsewhere), mounts and
 // loop devices left after the cleanup, and the daemon's RSS at the end.
-import { spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import {
   existsSync,
@@ -19,6 +19,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   realpathSync,
   rmSync,
   writeFileSync,
@@ -569,6 +570,30 @@ function gen(i: number): Input {
 // ---- the daemon
 mkdirSync('/var/lib/fuxi-test', { recursive: true })
 const dir = await mkdtemp('/var/lib/fuxi-test/fuzz-')
+// A shared mount, as / is on a systemd host: a mount namespace another process makes meanwhile
+// (`unshare --propagation slave`) then gets our unmounts instead of pinning our loop devices.
+execFileSync('mount', ['--bind', dir, dir])
+execFileSync('mount', ['--make-shared', dir])
+
+/** Other mount namespaces that hold mounts under `dir` (they keep its loop devices busy). */
+function foreignHolders(): string[] {
+  const mine = readlinkSync('/proc/self/ns/mnt')
+  const out = new Map<string, string>()
+  for (const pid of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const ns = readlinkSync(`/proc/${pid}/ns/mnt`)
+      if (ns === mine || out.has(ns)) continue
+      const hits = parseMountInfo(readFileSync(`/proc/${pid}/mountinfo`, 'utf8'))
+        .map((m) => m.mountPoint)
+        .filter((m) => m.startsWith(`${dir}/`))
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
+      if (hits.length) out.set(ns, `pid ${pid} (${comm}, ${ns}): ${hits.join(' ')}`)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return [...out.values()]
+}
 const dataRoot = `${dir}/data`
 const stateDir = `${dir}/state`
 const marker = `${dir}/marker`
@@ -585,6 +610,7 @@ const rssMb = (pid: number | undefined) => {
 const count = new Map<string, number>()
 const bump = (m: Map<string, number>, k: string, by = 1) => m.set(k, (m.get(k) ?? 0) + by)
 const byCat = new Map<string, Map<string, number>>()
+const life = new Map<string, number>() // lifecycle calls by endpoint and outcome
 const latency = new Map<string, number[]>()
 const samples = new Map<string, string[]>()
 const sample = (k: string, s: string) => {
@@ -890,6 +916,7 @@ async function runOne(inp0: Input): Promise<void> {
   if (inp.kind === 'raw' || inp.method === 'HEAD') return
   checkMountpoints(inp.path, a.body, label)
   const err = (JSON.parse(a.body) as { Err?: string }).Err
+  if (inp.cat === 'lifecycle') bump(life, `${inp.path.slice(14)} ${err === '' ? 'ok' : 'Err'}`)
   if (inp.expect === 'mount-ok' && err === '' && inp.name && inp.id)
     mounted.set(inp.name, [...(mounted.get(inp.name) ?? []), inp.id])
   if (inp.path === '/VolumeDriver.Unmount' && err !== '' && inp.name && inp.id)
@@ -946,6 +973,7 @@ let heap = ''
 let statsRss = Number.NaN
 let leaks = { mounts: [] as string[], loops: [] as string[] }
 const cleanupErrs: string[] = []
+let pinned: string[] = []
 try {
   let next = 0
   const worker = async () => {
@@ -1008,6 +1036,7 @@ try {
   stopping = true
   await d.stop()
   leaks = leaksUnder(dir)
+  pinned = foreignHolders()
   for (const sub of ['local', 'volumes'])
     if (existsSync(`${stateDir}/${sub}`))
       for (const e of readdirSync(`${stateDir}/${sub}`))
@@ -1089,6 +1118,13 @@ try {
       .map(([k, v]) => `${k}: ${v}`)
       .join(', ') || '0',
   )
+  line(
+    'lifecycle share (valid names, 1 GiB)',
+    [...life.entries()]
+      .sort()
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
+  )
   line("answers not JSON with Err or the call's keys", notPlugin)
   line("broken HTTP answered by Node's parser", `${coreAnswers} (empty body)`)
   line(
@@ -1115,6 +1151,7 @@ try {
   )
   line('volumes left after cleanup', leftVolumes.length ? leftVolumes.join(', ') : 0)
   line('mounts / loop devices left (leaksUnder)', `${leaks.mounts.length} / ${leaks.loops.length}`)
+  line('our mounts held by other mount namespaces', pinned.length ? pinned.join('; ') : 0)
   line(
     'daemon RSS at start / end',
     `${startRss.toFixed(1)} MB / ${endRss.toFixed(1)} MB (Fuxi.Stats ${statsRss} MB; ${heap})`,
@@ -1125,5 +1162,6 @@ try {
   const left = cleanupUnder(dir)
   if (left.mounts.length || left.loops.length)
     console.log(`  (cleanup unmounted ${left.mounts.length}, detached ${left.loops.length})`)
+  execFileSync('umount', ['-l', dir])
   rmSync(dir, { recursive: true, force: true })
 }
