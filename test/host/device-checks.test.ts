@@ -11,6 +11,7 @@ import { createCinderProvider } from '../../src/providers/cinder/cinder-provider
 import { testContext } from '../contract/provider-contract.ts'
 import { FakeCinder } from '../fakes/fake-cinder.ts'
 import { FakeHost } from '../fakes/fake-host.ts'
+import { cinderOptions } from '../support/cinder-options.ts'
 import { cleanupUnder } from '../support/host-cleanup.ts'
 import { memoryLogger, tmpDir } from '../support/tmp.ts'
 
@@ -39,22 +40,12 @@ async function setup(t: TestContext) {
   })
   const host = createLinuxHost(createExec())
   const cinder = new PointingCinder(new FakeHost(), dir)
-  const provider = createCinderProvider(
-    {
-      volumeFrom: 'fuxi',
-      allTenants: false,
-      defaults: {
-        size: 1,
-        fstype: 'ext4',
-        volumeType: '',
-        availabilityZone: '',
-        multiattach: false,
-      },
-      connector: { host: 'this-host-1234', ip: '127.0.0.1', multipath: false },
-      stateDir: `${dir}/state`,
-    },
-    { api: cinder, host, connectors: [localConnector(host, [10, 10])], log: memoryLogger().log },
-  )
+  const provider = createCinderProvider(cinderOptions('this-host-1234', `${dir}/state`), {
+    api: cinder,
+    host,
+    connectors: [localConnector(host, [10, 10])],
+    log: memoryLogger().log,
+  })
   /** A loop device of a new 64 MiB image at `file` (under dir), with an ext4 holding a file. */
   const device = (file: string) => {
     writeFileSync(file, '')

@@ -9,6 +9,7 @@ import { createCinderProvider } from '../../src/providers/cinder/cinder-provider
 import { FakeCinder } from '../fakes/fake-cinder.ts'
 import { FakeHost } from '../fakes/fake-host.ts'
 import { buildApp } from '../support/build.ts'
+import { cinderOptions } from '../support/cinder-options.ts'
 import { cleanupUnder, leaksUnder } from '../support/host-cleanup.ts'
 import { STANDIN_PATH } from '../support/standins.ts'
 import { memoryLogger, tmpDir } from '../support/tmp.ts'
@@ -82,29 +83,12 @@ describe('secrets in logs and errors (iSCSI CHAP)', { skip: ROOT_SKIP }, () => {
       extraConfig:
         '[cinder]\npassword = cfg-p4ssword-913\napplication_credential_secret = cfg-appcred-0b2\n',
       providers: (h, hostId) => [
-        createCinderProvider(
-          {
-            volumeFrom: 'fuxi',
-            allTenants: false,
-            defaults: {
-              size: 1,
-              fstype: 'ext4',
-              volumeType: '',
-              availabilityZone: '',
-              multiattach: false,
-            },
-            connector: { host: hostId, ip: '127.0.0.1', multipath: false },
-            stateDir: `${dir}/state/cinder`,
-          },
-          {
-            api: cinder,
-            host: h,
-            connectors: [
-              iscsiConnector(exec, h, { byPathDir: `${dir}/by-path`, delays: [10, 10] }),
-            ],
-            log: providerLog.log,
-          },
-        ),
+        createCinderProvider(cinderOptions(hostId, `${dir}/state/cinder`), {
+          api: cinder,
+          host: h,
+          connectors: [iscsiConnector(exec, h, { byPathDir: `${dir}/by-path`, delays: [10, 10] })],
+          log: providerLog.log,
+        }),
       ],
     })
     const errors: string[] = []

@@ -52,6 +52,11 @@ function tails(c: Cluster | undefined): string {
     .join('\n')
 }
 
+/** `docker volume create -d fuxi -o <opt>... name` on a host. */
+const createVolume = (h: SimHost, name: string, ...opts: string[]) =>
+  h.ok(['volume', 'create', '-d', 'fuxi', ...opts.flatMap((o) => ['-o', o]), name])
+const MULTIATTACH = ['volume_type=multiattach', 'multiattach=true']
+
 /** How many times a host's fuxi formatted a volume. */
 const formats = (h: SimHost) =>
   h.fuxi.log.split('\n').filter((l) => l.includes('formatting new volume')).length
@@ -176,17 +181,7 @@ export function twoHostScenarios(o: { sameHostname: boolean; swarmAddresses: [st
       'cinder multiattach: refused read-write on B while A writes; with readonly-many B reads',
       async () => {
         const { a, b } = c
-        await a.ok([
-          'volume',
-          'create',
-          '-d',
-          'fuxi',
-          '-o',
-          'volume_type=multiattach',
-          '-o',
-          'multiattach=true',
-          'ma',
-        ])
+        await createVolume(a, 'ma', ...MULTIATTACH)
         const writer = await a.runDetached(
           'ma',
           'sh',
@@ -205,19 +200,7 @@ export function twoHostScenarios(o: { sameHostname: boolean; swarmAddresses: [st
         assert.match(refused.stderr, new RegExp(a.hostId()))
         await a.ok(['rm', '-f', writer])
 
-        await a.ok([
-          'volume',
-          'create',
-          '-d',
-          'fuxi',
-          '-o',
-          'volume_type=multiattach',
-          '-o',
-          'multiattach=true',
-          '-o',
-          'access=readonly-many',
-          'shared',
-        ])
+        await createVolume(a, 'shared', ...MULTIATTACH, 'access=readonly-many')
         const w = await a.runDetached(
           'shared',
           'sh',
@@ -286,19 +269,7 @@ export function twoHostScenarios(o: { sameHostname: boolean; swarmAddresses: [st
       'a blank multiattach volume started on both hosts at once is formatted exactly once',
       async () => {
         const { a, b } = c
-        await a.ok([
-          'volume',
-          'create',
-          '-d',
-          'fuxi',
-          '-o',
-          'volume_type=multiattach',
-          '-o',
-          'multiattach=true',
-          '-o',
-          'access=readonly-many',
-          'blank',
-        ])
+        await createVolume(a, 'blank', ...MULTIATTACH, 'access=readonly-many')
         await b.ok(['volume', 'inspect', 'blank'])
         const before = formats(a) + formats(b)
         const runs = await Promise.all([a, b].map((h) => h.run('blank', 'ls', '/data')))

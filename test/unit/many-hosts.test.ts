@@ -12,6 +12,7 @@ import { FakeCinder } from '../fakes/fake-cinder.ts'
 import { FakeHost } from '../fakes/fake-host.ts'
 import { FakeManila } from '../fakes/fake-manila.ts'
 import { buildApp } from '../support/build.ts'
+import { cinderOptions } from '../support/cinder-options.ts'
 import { memoryLogger, tmpDir } from '../support/tmp.ts'
 
 /**
@@ -67,27 +68,12 @@ async function twoCinderHosts(t: TestContext) {
     const { api, failOnce } = flaky<CinderApi>(cinder, 'listVolumes')
     let provider: VolumeProvider | undefined
     const make = (hostId: string) =>
-      createCinderProvider(
-        {
-          volumeFrom: 'fuxi',
-          allTenants: false,
-          defaults: {
-            size: 1,
-            fstype: 'ext4',
-            volumeType: '',
-            availabilityZone: '',
-            multiattach: false,
-          },
-          connector: { host: hostId, ip: '127.0.0.1', multipath: false },
-          stateDir: `${dir}/${id}/state/cinder`,
-        },
-        {
-          api,
-          host: machine,
-          connectors: [localConnector(machine, [1, 1])],
-          log: memoryLogger().log,
-        },
-      )
+      createCinderProvider(cinderOptions(hostId, `${dir}/${id}/state/cinder`), {
+        api,
+        host: machine,
+        connectors: [localConnector(machine, [1, 1])],
+        log: memoryLogger().log,
+      })
     const start = () =>
       buildApp(t, {
         host: machine,

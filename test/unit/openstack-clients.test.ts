@@ -259,20 +259,7 @@ describe('Cinder client against recorded answers', () => {
         }),
       )
     })
-    const s = new Session({
-      section: 'cinder',
-      auth: {
-        ...defaultConfig().cinder,
-        auth_url: `${srv.base}/v3`,
-        auth_type: 'token',
-        token: 't',
-      },
-      region: '',
-      interface: 'public',
-      endpointOverride: `${srv.base}/v3/p`,
-      transport: createTransport({ timeoutMs: 2000, log: memoryLogger().log }),
-      log: memoryLogger().log,
-    })
+    const s = tokenSession(srv.base)
     const got = await new CinderClient(s).listVolumes({ name: 'same', pageSize: 2 })
     assert.deepEqual(
       got.map((v) => v.id),
@@ -309,20 +296,7 @@ describe('Cinder client against recorded answers', () => {
         }),
       )
     })
-    const s = new Session({
-      section: 'cinder',
-      auth: {
-        ...defaultConfig().cinder,
-        auth_url: `${srv.base}/v3`,
-        auth_type: 'token',
-        token: 't',
-      },
-      region: '',
-      interface: 'public',
-      endpointOverride: `${srv.base}/v3/p`,
-      transport: createTransport({ timeoutMs: 2000, log: memoryLogger().log }),
-      log: memoryLogger().log,
-    })
+    const s = tokenSession(srv.base)
     await assert.rejects(
       new CinderClient(s).listVolumes({}),
       new RegExp(`did not end after ${LIST_MAX_PAGES} pages`),
@@ -330,6 +304,19 @@ describe('Cinder client against recorded answers', () => {
     assert.equal(n, LIST_MAX_PAGES)
   })
 })
+
+/** A token session straight to `<base>/v3/p` (the paging tests' fake Cinder). */
+function tokenSession(base: string): Session {
+  return new Session({
+    section: 'cinder',
+    auth: { ...defaultConfig().cinder, auth_url: `${base}/v3`, auth_type: 'token', token: 't' },
+    region: '',
+    interface: 'public',
+    endpointOverride: `${base}/v3/p`,
+    transport: createTransport({ timeoutMs: 2000, log: memoryLogger().log }),
+    log: memoryLogger().log,
+  })
+}
 
 describe('Manila client against recorded answers', () => {
   it('shares, export locations, metadata, access rules, delete', async (t) => {
