@@ -97,6 +97,8 @@ export class FakeCinder implements CinderApi {
         status: 'creating',
         volume_type: r.volume_type ?? 'default',
         multiattach: r.volume_type === 'multiattach',
+        // the samples' "encrypted" field: a volume type with an encryption spec (here: "luks")
+        encrypted: r.volume_type === 'luks',
         metadata: { ...r.metadata },
       }),
     )

@@ -67,12 +67,13 @@ async function twoCinderHosts(t: TestContext) {
   const host = async (id: string) => {
     const { api, failOnce } = flaky<CinderApi>(cinder, 'listVolumes')
     let provider: VolumeProvider | undefined
+    const providerLog = memoryLogger()
     const make = (hostId: string) =>
       createCinderProvider(cinderOptions(hostId, `${dir}/${id}/state/cinder`), {
         api,
         host: machine,
         connectors: [localConnector(machine, [1, 1])],
-        log: memoryLogger().log,
+        log: providerLog.log,
       })
     const start = () =>
       buildApp(t, {
@@ -85,7 +86,14 @@ async function twoCinderHosts(t: TestContext) {
         },
       })
     const first = await start()
-    return { ...first, failOnce, id, restart: start, provider: () => provider as VolumeProvider }
+    return {
+      ...first,
+      failOnce,
+      id,
+      restart: start,
+      provider: () => provider as VolumeProvider,
+      providerLines: providerLog.lines,
+    }
   }
   return { machine, cinder, a: await host('a'), b: await host('b') }
 }
@@ -322,5 +330,87 @@ describe('two hosts on one Manila project', () => {
     await again.app.reconcile()
     assert.equal(manila.shares.get(share.id)?.status, 'available', 'not deleted at the restart')
     assert.deepEqual(await rules(), [], "the last host's unmount denied the rule")
+  })
+})
+
+describe('one host, the guards around the cloud', () => {
+  it('an encrypted volume type is refused at create (what it made is discarded) and at mount', async (t) => {
+    const { cinder, a } = await twoCinderHosts(t)
+    await assert.rejects(
+      a.app.volumes.create('secret', { volume_type: 'luks' }),
+      /volume type "luks" is encrypted, and fuxi does not support encrypted volumes yet/,
+    )
+    assert.ok(
+      [...cinder.volumes.values()].every((v) => v.status === 'deleting'),
+      'discarded',
+    )
+    await cinder.add({
+      name: 'made-elsewhere',
+      encrypted: true,
+      volume_type: 'luks',
+      metadata: { volume_from: 'fuxi' },
+    })
+    await assert.rejects(
+      a.app.volumes.mount('made-elsewhere', 'c1'),
+      /is encrypted \(volume type "luks"\); fuxi does not support encrypted volumes yet/,
+    )
+    assert.equal(cinder.attachments.size, 0)
+  })
+
+  it('a cloud volume whose name cannot be a Docker name is not listed, adopted, or made a path', async (t) => {
+    const { cinder, a } = await twoCinderHosts(t)
+    await cinder.add({ name: '../../etc/evil', metadata: { volume_from: 'fuxi' } })
+    await cinder.add({ name: 'fine', metadata: { volume_from: 'fuxi' } })
+    assert.deepEqual(
+      (await a.app.volumes.listAll()).map((v) => v.name),
+      ['fine'],
+    )
+    await a.app.reconcile()
+    assert.deepEqual(a.app.volumes.names(), ['fine'])
+    assert.ok(
+      a.providerLines().some((l) => String(l.msg).includes('cannot be a Docker volume name')),
+    )
+  })
+
+  it('heartbeats refresh the holder key of live attachments, and stop for one another host took', async (t) => {
+    const { cinder, a } = await twoCinderHosts(t)
+    await a.app.volumes.create('db', {})
+    await a.app.volumes.mount('db', 'c1')
+    const v = [...cinder.volumes.values()][0]
+    assert.ok(v)
+    const key = Object.keys(v.metadata).find((k) => k.startsWith('fuxi_attachment_')) as string
+    v.metadata[key] = `${a.app.hostId};rw;2020-01-01T00:00:00.000Z`
+    assert.equal(await a.provider().heartbeat?.(), 1)
+    assert.ok(Date.parse(String(v.metadata[key]?.split(';')[2])) > Date.now() - 60_000, 'refreshed')
+    // another host took the volume over (deleted this host's attachment and its key): no key is
+    // written for it again, and the log says the containers here lost it
+    const taken = key.slice('fuxi_attachment_'.length)
+    v.attachments = v.attachments.filter((x) => x.attachment_id !== taken)
+    delete v.metadata[key]
+    assert.equal(await a.provider().heartbeat?.(), 0)
+    assert.equal(v.metadata[key], undefined)
+    assert.ok(
+      a
+        .providerLines()
+        .some((l) => l.level === 50 && String(l.msg).includes('is gone (taken over')),
+    )
+  })
+})
+
+describe('references of containers Docker no longer has', () => {
+  it('are dropped by the periodic reconcile (dockerd restarted and sent no Unmount)', async (t) => {
+    let inUse = new Set(['v'])
+    const { app, host } = await buildApp(t, {
+      extraConfig: 'reconcile_interval = 1',
+      docker: { volumesInUse: async () => inUse },
+    })
+    await app.volumes.create('v', {})
+    await app.volumes.mount('v', 'c1')
+    await new Promise((r) => setTimeout(r, 1300))
+    assert.equal(app.volumes.get('v')?.status.refs, 1, 'kept while a container uses it')
+    inUse = new Set()
+    await new Promise((r) => setTimeout(r, 1300))
+    assert.equal(app.volumes.get('v')?.status.refs, 0)
+    assert.equal((host as FakeHost).table.length, 0, 'unmounted')
   })
 })
