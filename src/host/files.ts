@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { open, rename, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { VolumeStateError } from '../errors.ts'
 
 /**
  * Writes `data` so that readers see either the old or the new file, never a mix, even after a
@@ -8,18 +9,19 @@ import { dirname } from 'node:path'
  */
 export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`
-  const fh = await open(tmp, 'wx', mode)
   try {
-    await fh.writeFile(data)
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-  try {
+    const fh = await open(tmp, 'wx', mode)
+    try {
+      await fh.writeFile(data)
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
     await rename(tmp, path)
   } catch (e) {
+    // a failed write (a full disk) or rename leaves no temp file behind
     await unlink(tmp).catch(() => undefined)
-    throw e
+    throw diskError(e, dirname(path))
   }
   const dir = await open(dirname(path), 'r')
   try {
@@ -27,6 +29,22 @@ export async function writeFileAtomic(path: string, data: string, mode = 0o600):
   } finally {
     await dir.close()
   }
+}
+
+/** Errors of a full or read-only disk, said as what to fix; others as they are. */
+function diskError(e: unknown, dir: string): unknown {
+  const code = (e as NodeJS.ErrnoException).code
+  if (code === 'ENOSPC' || code === 'EDQUOT')
+    return new VolumeStateError(
+      `no space left on the device of ${dir} (fuxi's state directory): free some space there and retry`,
+      { cause: e },
+    )
+  if (code === 'EROFS')
+    return new VolumeStateError(
+      `${dir} is on a read-only filesystem: fuxi's state directory must be writable`,
+      { cause: e },
+    )
+  return e
 }
 
 /** unlink that treats "already gone" as done. */

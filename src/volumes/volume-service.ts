@@ -115,8 +115,10 @@ export class VolumeService {
         }
         await this.save(rec)
       } catch (err) {
-        await this.#undoCreate(rec, provider, log)
         log.warn({ err, ms: ms(t0), outcome: 'error' }, 'create failed')
+        await this.#undoCreate(rec, provider, log).catch((e: unknown) =>
+          log.error({ err: e }, 'undoing the failed create failed; fuxi reconcile retries it'),
+        )
         throw err
       }
       log.info({ options, ms: ms(t0), outcome: 'ok' }, 'volume created')
@@ -184,12 +186,13 @@ export class VolumeService {
           },
         })
       } catch (err) {
-        const now = this.#records.get(name)
-        if (now && now.phase.kind !== 'idle') await this.save({ ...now, phase: { kind: 'idle' } })
         log.info(
           { err, ms: ms(t0), outcome: err instanceof VolumeInUseError ? 'refused' : 'error' },
           'volume not removed; it is as it was',
         )
+        const now = this.#records.get(name)
+        if (now && now.phase.kind !== 'idle')
+          await this.#saveAfterError({ ...now, phase: { kind: 'idle' } }, log)
         throw err
       }
       await this.forget(name)
@@ -223,12 +226,11 @@ export class VolumeService {
             .catch((e: unknown) =>
               log.error({ err: e }, 'rollback of failed mount incomplete; reconcile will retry'),
             )
-        await this.save({
-          ...this.#require(name),
-          phase: { kind: 'idle' },
-          device: first ? null : rec.device,
-        })
         log.warn({ err, ms: ms(t0), outcome: 'error' }, 'mount failed')
+        await this.#saveAfterError(
+          { ...this.#require(name), phase: { kind: 'idle' }, device: first ? null : rec.device },
+          log,
+        )
         throw err
       }
       this.#d.fault?.('mount:before-commit')
@@ -272,8 +274,8 @@ export class VolumeService {
       } catch (err) {
         // The reference is gone either way (dockerd would otherwise count it twice on retry);
         // the device stays recorded so the reconciler finishes the job.
-        await this.save({ ...pending, phase: { kind: 'idle' } })
         log.error({ err, ms: ms(t0), outcome: 'error' }, 'unmount failed')
+        await this.#saveAfterError({ ...pending, phase: { kind: 'idle' } }, log)
         throw err
       }
       await this.save({ ...pending, device: null, phase: { kind: 'idle' } })
@@ -412,6 +414,17 @@ export class VolumeService {
   }
   get bootId(): string {
     return this.#d.bootId
+  }
+
+  /**
+   * The journal write after a failed operation: its own failure (a full disk) is logged and the
+   * operation's error is what the caller gets; the journal keeps the phase, which the next call
+   * or the reconciler finishes.
+   */
+  async #saveAfterError(rec: VolumeRecord, log: Logger): Promise<void> {
+    await this.save(rec).catch((e: unknown) =>
+      log.error({ err: e }, 'could not record the failed operation in the journal'),
+    )
   }
 
   /** Persist then publish a record (journal first, so memory never runs ahead of disk). */

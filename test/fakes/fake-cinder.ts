@@ -27,6 +27,8 @@ export class FakeCinder implements CinderApi {
   readonly attachments = new Map<string, CinderAttachment & { host: string }>()
   readonly calls: string[] = []
   readonly failNext = new Set<Failable>()
+  /** The next call of this method is done, but its answer is lost (a timeout): it throws after. */
+  readonly loseAnswer = new Set<'createAttachment'>()
   readonly #host: FakeHost
   readonly #dir: string
 
@@ -179,6 +181,13 @@ export class FakeCinder implements CinderApi {
     }
     this.attachments.set(a.id, a)
     v.status = o.connector ? 'attaching' : 'reserved'
+    if (this.loseAnswer.delete('createAttachment'))
+      throw new OpenStackHttpError({
+        service: 'volumev3',
+        method: 'POST',
+        url: '/attachments',
+        detail: 'no answer within 3000 ms',
+      })
     return structuredClone(a)
   }
 

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
-import { it, type TestContext } from 'node:test'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { describe, it, type TestContext } from 'node:test'
+import { VolumeStateError } from '../../src/errors.ts'
 import { createExec } from '../../src/host/exec.ts'
+import { writeFileAtomic } from '../../src/host/files.ts'
 import { createLinuxHost } from '../../src/host/linux-host.ts'
 import { createLocalProvider } from '../../src/providers/local/local-provider.ts'
 import { providerContract, testContext } from '../contract/provider-contract.ts'
@@ -98,4 +100,30 @@ it('serializes 40 concurrent mounts and unmounts of one volume on a real loop de
   assert.equal(await host.mountAt(mp), undefined)
   assert.deepEqual(await host.loopDevicesFor(`${dir}/state/local/busy.img`), [])
   await app.volumes.remove('busy')
+})
+
+describe('a full state directory', {
+  skip: process.getuid?.() !== 0 ? 'needs root (tmpfs)' : false,
+}, () => {
+  it('a journal write that fails says what to free, and leaves no temp file', async (t) => {
+    const dir = await tmpDir(t, 'fuxi-full-', () => {
+      execFileSync('umount', ['-l', dir])
+    })
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir])
+    try {
+      // fills it: dd stops with "No space left on device"
+      execFileSync('dd', ['if=/dev/zero', `of=${dir}/filler`, 'bs=4k', 'count=64'], {
+        stdio: 'ignore',
+      })
+    } catch {}
+    const err = await writeFileAtomic(`${dir}/v.json`, 'x'.repeat(8192)).catch((e: unknown) => e)
+    assert.ok(err instanceof VolumeStateError, String(err))
+    assert.match(
+      err.message,
+      new RegExp(
+        `no space left on the device of ${dir} \\(fuxi's state directory\\): free some space there and retry`,
+      ),
+    )
+    assert.deepEqual(readdirSync(dir), ['filler'], 'no temp file left')
+  })
 })

@@ -69,12 +69,15 @@ async function twoCinderHosts(t: TestContext) {
     let provider: VolumeProvider | undefined
     const providerLog = memoryLogger()
     const make = (hostId: string) =>
-      createCinderProvider(cinderOptions(hostId, `${dir}/${id}/state/cinder`), {
-        api,
-        host: machine,
-        connectors: [localConnector(machine, [1, 1])],
-        log: providerLog.log,
-      })
+      createCinderProvider(
+        cinderOptions(hostId, `${dir}/${id}/state/cinder`, { settleMs: 300, orphanGraceMs: 50 }),
+        {
+          api,
+          host: machine,
+          connectors: [localConnector(machine, [1, 1])],
+          log: providerLog.log,
+        },
+      )
     const start = () =>
       buildApp(t, {
         host: machine,
@@ -394,6 +397,47 @@ describe('one host, the guards around the cloud', () => {
         .providerLines()
         .some((l) => l.level === 50 && String(l.msg).includes('is gone (taken over')),
     )
+  })
+})
+
+describe('an attachment whose answer was lost', () => {
+  it('is found and taken back at once; a later mount is not stuck "attaching"', async (t) => {
+    const { machine, cinder, a } = await twoCinderHosts(t)
+    await a.app.volumes.create('db', {})
+    const v = [...cinder.volumes.values()][0]
+    assert.ok(v)
+    cinder.loseAnswer.add('createAttachment')
+    await assert.rejects(a.app.volumes.mount('db', 'c1'), /no answer within 3000 ms/)
+    assert.equal(v.status, 'available', 'the lost attachment was deleted')
+    assert.equal(cinder.attachments.size, 0)
+    assert.ok(a.lines().some((l) => String(l.msg).includes('no host claims')))
+    await a.app.volumes.mount('db', 'c2')
+    await a.app.volumes.unmount('db', 'c2')
+    assert.equal(machine.loops.size, 0)
+  })
+
+  it('a volume another host leaves "attaching": the Err names it and the command; an unclaimed one is cleared', async (t) => {
+    const { cinder, a, b } = await twoCinderHosts(t)
+    await a.app.volumes.create('db', {})
+    const v = [...cinder.volumes.values()][0]
+    assert.ok(v)
+    // B's fuxi made its attachment and key, then died before completing it
+    const stuck = await cinder.createAttachment(v.id, {
+      connector: { host: b.app.hostId, ip: '127.0.0.1', multipath: false },
+    })
+    v.metadata[`fuxi_attachment_${stuck.id}`] = `${b.app.hostId};rw;${new Date().toISOString()}`
+    await assert.rejects(
+      a.app.volumes.mount('db', 'c1'),
+      new RegExp(
+        `is "attaching": ${b.app.hostId} \\(attachment ${stuck.id}\\) is attaching it; retry in a moment; if it stays so, that host may be gone: cinder --os-volume-api-version 3.27 attachment-delete ${stuck.id}`,
+      ),
+    )
+    assert.ok(cinder.attachments.has(stuck.id), "a claimed attachment is not A's to delete")
+    // without a key nobody claims it: A takes it back and mounts
+    delete v.metadata[`fuxi_attachment_${stuck.id}`]
+    await a.app.volumes.mount('db', 'c2')
+    assert.ok(!cinder.attachments.has(stuck.id))
+    await a.app.volumes.unmount('db', 'c2')
   })
 })
 

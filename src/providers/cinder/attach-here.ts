@@ -7,6 +7,8 @@ import {
   type AttachPolicy,
   attachState,
   decideAttach,
+  pendingHolders,
+  transitional,
 } from './attach-state.ts'
 import type { AttachmentRecord, attachmentRecords } from './attachment-records.ts'
 import type { AttachFlow, CinderApi } from './flow.ts'
@@ -44,6 +46,8 @@ export async function attachHere(o: {
   /** A fresh look at the volume by its Docker name. */
   look: () => Promise<CinderVolume>
   ctx: OpContext
+  /** How long to wait for a volume another operation moves (default SETTLE_WAIT_MS). */
+  settleMs?: number
 }): Promise<Attached> {
   let { v, fresh } = o
   for (let round = 0; ; round++) {
@@ -64,8 +68,17 @@ export async function attachHere(o: {
         continue
       }
       if (state.kind === 'TRANSITIONAL' && round < SETTLE_ROUNDS) {
-        v = await settle(o.api, v, e, o.ctx.log)
-        continue
+        v = await settle(o.api, v, o.ctx.log, o.settleMs)
+        if (v.status !== 'attaching' && v.status !== 'reserved') continue
+        // Still attaching after the wait: an attachment nobody claims (a lost answer) is taken
+        // back; one a host claims is that host's to finish or an operator's to delete.
+        if (await o.flow.takeBackOrphans?.(v.id, o.ctx.log)) {
+          v = await o.look()
+          continue
+        }
+        throw new VolumeStateError(
+          transitional(o.name, v, { status: v.status, pending: pendingHolders(v) }),
+        )
       }
       throw e
     }
@@ -99,7 +112,7 @@ export async function attachHere(o: {
           if (!(e instanceof OpenStackHttpError && e.status === 400) || round >= SETTLE_ROUNDS)
             throw e
           o.ctx.log.info({ volume: v.id, err: e.detail }, 'the volume changed; looking again')
-          v = await settle(o.api, await o.look(), e, o.ctx.log)
+          v = await settle(o.api, await o.look(), o.ctx.log, o.settleMs)
           fresh = true
           continue
         }
@@ -109,15 +122,18 @@ export async function attachHere(o: {
   }
 }
 
-/** Waits until the volume is available or in-use again; the refusal `why` if it never is. */
-async function settle(api: CinderApi, v: CinderVolume, why: unknown, log: Logger) {
+/** Waits (within SETTLE_WAIT_MS) until the volume is available or in-use again; the last look. */
+async function settle(
+  api: CinderApi,
+  v: CinderVolume,
+  log: Logger,
+  timeoutMs = SETTLE_WAIT_MS,
+): Promise<CinderVolume> {
   if (v.status === 'available' || v.status === 'in-use') return v
   log.info({ volume: v.id, status: v.status }, 'waiting for another operation on the volume')
   try {
-    return (
-      (await api.waitForVolume(v.id, ['available', 'in-use'], { timeoutMs: SETTLE_WAIT_MS })) ?? v
-    )
+    return (await api.waitForVolume(v.id, ['available', 'in-use'], { timeoutMs })) ?? v
   } catch {
-    throw why
+    return (await api.getVolume(v.id)) ?? v
   }
 }

@@ -25,7 +25,7 @@ export type AttachState =
   /** Attached elsewhere only. */
   | { kind: 'ATTACHED_TO_OTHER'; others: readonly Holder[]; multiattach: boolean }
   /** Cinder is moving it (creating, reserved, attaching, detaching, extending, ...). */
-  | { kind: 'TRANSITIONAL'; status: string; pending: readonly string[] }
+  | { kind: 'TRANSITIONAL'; status: string; pending: readonly Pending[] }
   /** An error status: needs an operator. */
   | { kind: 'ERROR'; status: string }
 
@@ -72,13 +72,21 @@ export function holdersOf(v: CinderVolume): Holder[] {
   })
 }
 
-/** Hosts that recorded an attachment Cinder does not list yet: one being attached right now. */
-export function pendingHolders(v: CinderVolume): string[] {
+/** An attachment a host recorded and Cinder does not list yet: one being attached right now. */
+export interface Pending {
+  readonly host: string
+  readonly attachmentId: string
+}
+
+export function pendingHolders(v: CinderVolume): Pending[] {
   const listed = new Set(v.attachments.map((a) => a.attachment_id))
   return Object.entries(v.metadata)
     .filter(([k]) => k.startsWith(ATTACHMENT_KEY_PREFIX))
-    .filter(([k]) => !listed.has(k.slice(ATTACHMENT_KEY_PREFIX.length)))
-    .map(([, value]) => parseHolderValue(value).host)
+    .map(([k, value]) => ({
+      host: parseHolderValue(value).host,
+      attachmentId: k.slice(ATTACHMENT_KEY_PREFIX.length),
+    }))
+    .filter((p) => !listed.has(p.attachmentId))
 }
 
 /**
@@ -144,9 +152,7 @@ export function decideAttach(
         `Cinder volume ${v.id} ("${name}") is in status "${state.status}"; it needs an operator (see cinder show ${v.id}, then reset-state or delete it)`,
       )
     case 'TRANSITIONAL':
-      throw new VolumeStateError(
-        `Cinder volume ${v.id} ("${name}") is "${state.status}"${state.pending.length ? `: ${state.pending.join(', ')} is attaching it` : ': another operation is in progress'}; retry in a moment`,
-      )
+      throw new VolumeStateError(transitional(name, v, state))
     case 'NOT_ATTACHED':
       return { kind: 'ATTACH', mode: 'rw' }
     case 'ATTACHED_TO_THIS': {
@@ -163,6 +169,19 @@ export function decideAttach(
       throw new VolumeInUseError(refusal(name, v, blocking, state.multiattach, p))
     }
   }
+}
+
+/** Why a volume Cinder is moving cannot be attached now, and what to do if it stays so. */
+export function transitional(
+  name: string,
+  v: CinderVolume,
+  state: { status: string; pending: readonly Pending[] },
+): string {
+  const who = state.pending.map((p) => `${p.host} (attachment ${p.attachmentId})`).join(', ')
+  const stuck = state.pending.length
+    ? `; if it stays so, that host may be gone: cinder --os-volume-api-version 3.27 attachment-delete ${state.pending.map((p) => p.attachmentId).join(' ')}`
+    : ''
+  return `Cinder volume ${v.id} ("${name}") is "${state.status}"${who ? `: ${who} is attaching it` : ': another operation is in progress'}; retry in a moment${stuck}`
 }
 
 function heard(h: Holder, now: number): string {

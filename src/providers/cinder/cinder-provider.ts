@@ -44,6 +44,7 @@ import {
   holdersOf,
   holderValue,
   parseHolderValue,
+  transitional,
 } from './attach-state.ts'
 import { type AttachmentRecord, attachmentRecords } from './attachment-records.ts'
 import type { AttachFlow, CinderApi, FlowDeps } from './flow.ts'
@@ -87,6 +88,9 @@ export interface CinderProviderOptions {
   readonly takeover?: 'never' | 'stale' | 'force'
   /** A holder silent this long is gone (takeover = stale or force). */
   readonly takeoverAfterMs?: number
+  /** Waits on other hosts' operations (defaults: SETTLE_WAIT_MS, ORPHAN_GRACE_MS); tests shorten them. */
+  readonly settleMs?: number
+  readonly orphanGraceMs?: number
 }
 
 /** Default [cinder] takeover_after. */
@@ -178,7 +182,7 @@ export function createCinderProvider(
   const flowDeps: FlowDeps = { ...deps, records, me }
   const flow: AttachFlow = deps.flow
     ? deps.flow(flowDeps)
-    : hostAttachments({ ...flowDeps, connector: opts.connector })
+    : hostAttachments({ ...flowDeps, connector: opts.connector, orphanGraceMs: opts.orphanGraceMs })
   const { detach } = flow
   const policy = (v: CinderVolume): AttachPolicy => ({
     holder: viaNova ? 'instance' : 'host',
@@ -360,10 +364,7 @@ export function createCinderProvider(
           throw new VolumeInUseError(
             `volume "${name}" is attached to ${others.map(describeHolder).join(', ')}; stop its containers there first`,
           )
-        if (state.kind === 'TRANSITIONAL')
-          throw new VolumeStateError(
-            `Cinder volume ${w.id} ("${name}") is "${state.status}"${state.pending.length ? ` (${state.pending.join(', ')} is attaching it)` : ''}; retry when it settles`,
-          )
+        if (state.kind === 'TRANSITIONAL') throw new VolumeStateError(transitional(name, w, state))
       }
       if (attachState(v, me, recorded).kind !== 'NOT_ATTACHED') {
         v = cached === v ? await find(name) : v // refuse only on a fresh look
@@ -436,6 +437,7 @@ export function createCinderProvider(
         policy,
         look: () => mustFind(name),
         ctx,
+        settleMs: opts.settleMs,
       })
       const { record, created } = a
       try {

@@ -59,6 +59,11 @@ export interface AttachFlow {
   connect(r: AttachmentRecord, log: Logger): Promise<string>
   /** Tells Cinder the attachment is done (the volume goes in-use; others may attach again). */
   complete(r: AttachmentRecord): Promise<void>
+  /**
+   * Deletes attachments of the volume that are pending and that no host claims (no holder key)
+   * after a grace: what a create whose answer was lost left behind. Returns how many.
+   */
+  takeBackOrphans?(volumeId: string, log: Logger): Promise<number>
   /** Disconnects and deletes one of this host's attachments and its key; already gone is fine. */
   detach(
     volumeId: string,

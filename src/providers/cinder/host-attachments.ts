@@ -1,5 +1,5 @@
 import { connectorFor } from '../../connectors/connector.ts'
-import { VolumeStateError } from '../../errors.ts'
+import { OpenStackHttpError, VolumeStateError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
 import type { CinderVolume, ConnectionInfo, Connector } from '../../openstack/cinder.ts'
 import type { OpContext } from '../../volumes/provider.ts'
@@ -21,7 +21,9 @@ import type { AttachFlow, FlowDeps } from './flow.ts'
  * "one writer" safe against hosts attaching at the same moment. Undo: disconnect, delete the
  * attachment and its key.
  */
-export function hostAttachments(d: FlowDeps & { connector: Connector }): AttachFlow {
+export function hostAttachments(
+  d: FlowDeps & { connector: Connector; orphanGraceMs?: number },
+): AttachFlow {
   const { api, records, me } = d
 
   async function detach(
@@ -49,6 +51,27 @@ export function hostAttachments(d: FlowDeps & { connector: Connector }): AttachF
     )
     for (const k of stale) await api.metadata.deleteKey(v.id, k)
     for (const k of stale) delete (v.metadata as Record<string, string>)[k]
+  }
+
+  /**
+   * Pending attachments no host claims: every fuxi host writes its holder key right after its
+   * attachment is made, so one still without a key after ORPHAN_GRACE_MS is nobody's (a create
+   * whose answer was lost). Deleted, so the volume is not stuck "attaching".
+   */
+  async function takeBackOrphans(volumeId: string, log: Logger): Promise<number> {
+    const pending = (await api.listAttachments(volumeId)).filter((x) => PENDING.has(x.status))
+    if (!pending.length) return 0
+    await new Promise((r) => setTimeout(r, d.orphanGraceMs ?? ORPHAN_GRACE_MS))
+    const md = (await api.getVolume(volumeId))?.metadata ?? {}
+    const orphans = pending.filter((x) => md[attachmentKey(x.id)] === undefined)
+    for (const x of orphans) {
+      await api.deleteAttachment(x.id)
+      log.warn(
+        { volume: volumeId, attachment: x.id, status: x.status },
+        'deleted a pending attachment no host claims (a request whose answer was lost made it)',
+      )
+    }
+    return orphans.length
   }
 
   return {
@@ -82,9 +105,20 @@ export function hostAttachments(d: FlowDeps & { connector: Connector }): AttachF
       return api.waitForVolume(v.id, ['available', 'in-use'], { timeoutMs: 20_000 })
     },
 
+    takeBackOrphans: (volumeId, log) => takeBackOrphans(volumeId, log),
+
     async attach(name, v, mode, ctx: OpContext, policy) {
       await ctx.step('attaching')
-      const a = await api.createAttachment(v.id, { connector: d.connector, mode })
+      const a = await api
+        .createAttachment(v.id, { connector: d.connector, mode })
+        .catch(async (e: unknown) => {
+          // No answer (a timeout, a reset, a 5xx): Cinder may have made it anyway. Take it back.
+          if (!(e instanceof OpenStackHttpError && e.status !== undefined && e.status < 500))
+            await takeBackOrphans(v.id, ctx.log).catch((err: unknown) =>
+              ctx.log.warn({ err, volume: v.id }, 'could not look for a lost attachment'),
+            )
+          throw e
+        })
       let record: AttachmentRecord = {
         volumeId: v.id,
         attachmentId: a.id,
@@ -162,3 +196,7 @@ function otherWriters(
 }
 
 const KEY_PREFIX = attachmentKey('')
+/** Attachment states before completion. */
+const PENDING = new Set(['attaching', 'reserved'])
+/** How long a pending attachment may stay unclaimed before it counts as nobody's. */
+export const ORPHAN_GRACE_MS = 3_000
