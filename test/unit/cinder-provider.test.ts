@@ -124,7 +124,7 @@ describe('attach state', () => {
     assert.deepEqual(attachState(attaching, HOST), {
       kind: 'TRANSITIONAL',
       status: 'attaching',
-      pending: ['host-c'],
+      pending: [{ host: 'host-c', attachmentId: 'a3' }],
     })
   })
 
