@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { mkdir, mkdtemp } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
 import { CinderClient } from '../../src/openstack/cinder.ts'
 import { ManilaClient } from '../../src/openstack/manila.ts'
@@ -77,6 +77,7 @@ describe('two fuxi instances on one project: nothing deleted that nobody asked t
       await manila.deleteShare(s.id).catch(() => false)
     await cinderProxy?.close()
     await manilaProxy?.close()
+    await rm(root, { recursive: true, force: true })
   })
 
   const ok = async (d: Daemon, method: string, body: object) => {

@@ -1,6 +1,13 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CinderClient } from '../../src/openstack/cinder.ts'
@@ -188,6 +195,74 @@ async function startHost(o: {
   }
 }
 
+/**
+ * Clusters whose test process died (a test file cut off by its timeout leaves its dockerds and
+ * fuxis running): every process in their namespaces is killed and their directory removed.
+ */
+async function reapAbandoned() {
+  for (const d of readdirSync('/var/lib/fuxi-test').filter((x) => x.startsWith('mh-'))) {
+    const root = join('/var/lib/fuxi-test', d)
+    let owner = 0
+    try {
+      owner = Number(readFileSync(join(root, 'owner'), 'utf8').trim()) || 0
+    } catch {
+      // no owner yet: another test file is making it, unless it is old
+      if (Date.now() - statSync(root).mtimeMs < 600_000) continue
+    }
+    if (owner > 0 && isAlive(owner)) continue
+    const holders = (() => {
+      try {
+        return readFileSync(join(root, 'holders'), 'utf8').trim().split(/\s+/).filter(Boolean)
+      } catch {
+        return []
+      }
+    })()
+    for (const h of holders) {
+      killNamespace(h)
+      try {
+        process.kill(Number(h), 'SIGKILL')
+      } catch {
+        // gone
+      }
+    }
+    try {
+      await purgeCloud(readFileSync(join(root, 'volume_from'), 'utf8').trim())
+    } catch {
+      // no record of it, or the cloud is down: its volumes stay for an operator
+    }
+    await rm(root, { recursive: true, force: true }).catch(() => undefined)
+  }
+}
+
+/** Deletes every volume and share of a test volume_from (attachments and rules first). */
+async function purgeCloud(volumeFrom: string) {
+  if (!volumeFrom.startsWith('fuxi-mh-')) return
+  const session = cloudSession(devcloudAuth('openrc-demo'))
+  const cinder = new CinderClient(session)
+  const manila = new ManilaClient(session)
+  for (const v of await cinder.listVolumes({ metadata: { volume_from: volumeFrom } })) {
+    for (const x of v.attachments) await cinder.deleteAttachment(x.attachment_id).catch(() => false)
+    await cinder
+      .waitForVolume(v.id, ['available', 'error'], { timeoutMs: 20_000 })
+      .catch(() => undefined)
+    await cinder.deleteVolume(v.id).catch(() => false)
+  }
+  for (const s of await manila.listShares({ metadata: { volume_from: volumeFrom } })) {
+    for (const r of await manila.listAccessRules(s.id).catch(() => []))
+      await manila.denyAccess(s.id, r.id).catch(() => undefined)
+    await manila.deleteShare(s.id).catch(() => false)
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** SIGKILL every process left in the holder's mount namespace (shims, containers, containerd). */
 function killNamespace(pid: string) {
   let ns: string
@@ -213,8 +288,11 @@ function killNamespace(pid: string) {
  */
 export async function startCluster(o: { sameHostname: boolean }): Promise<Cluster> {
   mkdirSync('/var/lib/fuxi-test', { recursive: true })
+  await reapAbandoned()
   const root = await mkdtemp('/var/lib/fuxi-test/mh-')
   const volumeFrom = `fuxi-mh-${randomBytes(3).toString('hex')}`
+  writeFileSync(join(root, 'owner'), String(process.pid))
+  writeFileSync(join(root, 'volume_from'), volumeFrom)
   const spec = (label: string, n: number) => ({
     label,
     hostname: o.sameHostname ? 'docker-node' : `docker-${label}`,
@@ -223,6 +301,7 @@ export async function startCluster(o: { sameHostname: boolean }): Promise<Cluste
     volumeFrom,
   })
   const [a, b] = await Promise.all([startHost(spec('a', 2)), startHost(spec('b', 3))])
+  writeFileSync(join(root, 'holders'), `${a.holder.pid} ${b.holder.pid}`)
   const session = cloudSession(devcloudAuth('openrc-demo'))
   const cinder = new CinderClient(session)
   const manila = new ManilaClient(session)
@@ -234,20 +313,7 @@ export async function startCluster(o: { sameHostname: boolean }): Promise<Cluste
     manila,
     async close() {
       await Promise.all([a.close(), b.close()])
-      // Whatever the tests left in the cloud under this volume_from goes.
-      for (const v of await cinder.listVolumes({ metadata: { volume_from: volumeFrom } })) {
-        for (const x of v.attachments)
-          await cinder.deleteAttachment(x.attachment_id).catch(() => false)
-        await cinder
-          .waitForVolume(v.id, ['available', 'error'], { timeoutMs: 20_000 })
-          .catch(() => undefined)
-        await cinder.deleteVolume(v.id).catch(() => false)
-      }
-      for (const s of await manila.listShares({ metadata: { volume_from: volumeFrom } })) {
-        for (const r of await manila.listAccessRules(s.id).catch(() => []))
-          await manila.denyAccess(s.id, r.id).catch(() => undefined)
-        await manila.deleteShare(s.id).catch(() => false)
-      }
+      await purgeCloud(volumeFrom)
       await rm(root, { recursive: true, force: true }).catch(() => undefined)
     },
   }
