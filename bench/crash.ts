@@ -160,6 +160,8 @@ interface Figures {
   mountErrs: number
   unmountErrs: number
   abandoned: number
+  /** Cycles that took more than 10 s. */
+  slow: number
   notMountedAfterMount: number
   mountedAfterUnmount: number
   leaks: { mounts: string[]; loops: string[] }
@@ -187,6 +189,8 @@ interface Figures {
 }
 
 async function runProvider(provider: 'local' | 'cinder', cycles: number): Promise<Figures> {
+  // Each provider has its own schedule from the seed (so CRASH_PROVIDERS=cinder replays it).
+  state = (SEED ^ (provider === 'local' ? 0 : 0x5bd1e995)) | 0
   const t0 = now()
   mkdirSync('/var/lib/fuxi-test', { recursive: true })
   const dir = await mkdtemp(`/var/lib/fuxi-test/crash-${provider}-`)
@@ -221,6 +225,7 @@ async function runProvider(provider: 'local' | 'cinder', cycles: number): Promis
     mountErrs: 0,
     unmountErrs: 0,
     abandoned: 0,
+    slow: 0,
     notMountedAfterMount: 0,
     mountedAfterUnmount: 0,
     leaks: { mounts: [], loops: [] },
@@ -460,6 +465,12 @@ async function runProvider(provider: 'local' | 'cinder', cycles: number): Promis
       }
       f.cycles++
       f.cycleMs.push(now() - c0)
+      if (now() - c0 > 10_000) {
+        f.slow++
+        note(
+          `cycle ${i} (${name}, ${point ? `crash point ${point}` : kill ? `kill -9 ${kill.op} after ${kill.delay} ms` : 'no crash'}) took ${((now() - c0) / 1000).toFixed(1)} s`,
+        )
+      }
     }
 
     phase(`setup and ${f.cycles} cycles`)
@@ -577,6 +588,7 @@ async function runProvider(provider: 'local' | 'cinder', cycles: number): Promis
       f.notMountedAfterMount ||
       f.mountedAfterUnmount ||
       f.abandoned ||
+      f.slow ||
       f.errorLines.length ||
       [...f.crashes.keys()].some((k) => k.startsWith('unexplained'))
     if (anomaly || process.env.CRASH_KEEP_LOG === '1') {
@@ -601,6 +613,7 @@ function report(f: Figures, requested: number): void {
   for (const [k, v] of [...f.crashes.entries()].sort()) line(`  ${k}`, v)
   line('Mount / Unmount answered with Err (retried)', `${f.mountErrs} / ${f.unmountErrs}`)
   line('cycles abandoned (Mount refused)', f.abandoned)
+  line('cycles that took more than 10 s', f.slow)
   if (f.retired.length) line('volumes taken out of the rotation (stuck)', f.retired.join(', '))
   line('Mount answered, mountpoint not mounted', f.notMountedAfterMount)
   line('Unmount answered, still mounted', f.mountedAfterUnmount)

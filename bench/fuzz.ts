@@ -10,7 +10,8 @@
 // daemon crashes (restarted and counted), requests that hung past 10 s, paths outside the data
 // root (Mountpoints not under volume_dir, names of the state and volume trees, a `find` over the
 // filesystems for the fuzzed traversal names, mounts of our loop devices elsewhere), mounts and
-// loop devices left after the cleanup, and the daemon's RSS at the end.
+// loop devices left after the cleanup, and the daemon's RSS at the end. The daemon runs with the
+// old-space cap of bin/fuxi-server (64 MB; FUZZ_HEAP_MB sets another, 0 none).
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import {
@@ -40,6 +41,7 @@ const SEED =
     ? Number(process.env.FUZZ_SEED) >>> 0
     : randomBytes(4).readUInt32LE(0)
 const CONCURRENCY = 8
+const HEAP_MB = Number(process.env.FUZZ_HEAP_MB ?? 64)
 const HANG_MS = 10_000
 
 // ---- seeded PRNG (mulberry32) and helpers
@@ -640,8 +642,9 @@ await new Promise((r) => setTimeout(r, 20)) // files made from now on are -newer
 const d = await Daemon.create(dir, {
   extra: `docker_socket = ${dir}/none.sock\nlog_level = warn\n`,
 })
-// The old-space cap bin/fuxi-server runs the daemon with (Daemon runs the bundle directly).
-d.env = { NODE_OPTIONS: '--max-old-space-size=64' }
+// The old-space cap bin/fuxi-server runs the daemon with (Daemon runs the bundle directly);
+// FUZZ_HEAP_MB=0 runs it uncapped.
+if (HEAP_MB > 0) d.env = { NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}` }
 let restarting: Promise<void> | undefined
 const watch = () => {
   const p = d.proc
@@ -965,7 +968,7 @@ function mountsElsewhere(): string[] {
 
 // ---- the run
 console.log(
-  `fuxi plugin-API fuzz: seed ${SEED} (FUZZ_SEED=${SEED} replays the inputs), ${N} inputs, ${CONCURRENCY} at a time, node ${process.version}, daemon heap capped at 64 MB as by bin/fuxi-server`,
+  `fuxi plugin-API fuzz: seed ${SEED} (FUZZ_SEED=${SEED} replays the inputs), ${N} inputs, ${CONCURRENCY} at a time, node ${process.version}, ${HEAP_MB > 0 ? `daemon old space capped at ${HEAP_MB} MB as by bin/fuxi-server` : 'daemon heap not capped'}`,
 )
 console.log(`  daemon dir ${dir}, data root ${dataRoot}\n`)
 const inputs = Array.from({ length: N }, (_, i) => gen(i))

@@ -15,7 +15,8 @@ export function parseOpts(opts: unknown): Record<string, string> {
   if (opts === null || opts === undefined) return {}
   if (typeof opts !== 'object' || Array.isArray(opts))
     throw new InvalidRequestError('"Opts" must be an object of strings')
-  const out: Record<string, string> = {}
+  // No prototype: a key such as "__proto__" is an option like any other (and refused as one).
+  const out: Record<string, string> = Object.create(null)
   for (const [k, v] of Object.entries(opts)) {
     if (typeof v !== 'string')
       throw new InvalidRequestError(`option "${k}" must be a string`, 'INVALID_OPTION')

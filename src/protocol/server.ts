@@ -46,6 +46,20 @@ export function createServer(
       headersTimeout: timeouts.headers,
       connectionsCheckingInterval: Math.min(1_000, timeouts.headers),
     },
+    // Broken HTTP (never from dockerd) still gets the plugin's answer shape: {"Err": ...}.
+    clientErrorHandler: (err, socket) => {
+      if (!socket.writable) {
+        socket.destroy()
+        return
+      }
+      const code = (err as { code?: string }).code
+      const status =
+        code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+      const body = JSON.stringify({ Err: `malformed HTTP request (${code ?? err.message})` })
+      socket.end(
+        `HTTP/1.1 ${status} Bad Request\r\nContent-Type: ${PLUGIN_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      )
+    },
   })
 
   // dockerd sends JSON bodies with no Content-Type (Fastify would answer 415) and Activate with

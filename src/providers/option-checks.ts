@@ -3,9 +3,15 @@ import { InvalidRequestError } from '../errors.ts'
 /** An OpenStack resource id. */
 export const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i
 
+/** A value as an Err quotes it: at most 80 characters of it. */
+const quote = (value: string | undefined) =>
+  value !== undefined && value.length > 80
+    ? `${JSON.stringify(value.slice(0, 80))}… (${value.length} characters)`
+    : JSON.stringify(value)
+
 export const invalidOption = (key: string, value: string | undefined, fix: string) =>
   new InvalidRequestError(
-    `invalid value for option "${key}": ${JSON.stringify(value)}; ${fix}`,
+    `invalid value for option "${key}": ${quote(value)}; ${fix}`,
     'INVALID_OPTION',
   )
 
@@ -18,7 +24,12 @@ export function rejectUnknownOptions(
   const unknown = Object.keys(opts).filter((k) => !valid.includes(k))
   if (unknown.length)
     throw new InvalidRequestError(
-      `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} for provider ${provider}; valid options: ${valid.join(', ')}`,
+      `unknown option${unknown.length > 1 ? 's' : ''} ${unknown
+        .slice(0, 5)
+        .map((u) => quote(u))
+        .join(
+          ', ',
+        )}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''} for provider ${provider}; valid options: ${valid.join(', ')}`,
       'INVALID_OPTION',
     )
 }

@@ -174,7 +174,14 @@ async function reconcileOne(
       device = await provider.mount(name, mp, svc.context(rec, vlog))
       note(name, 're-mounted a volume that containers still reference', { device })
     }
-  } else if (phys.mounted || phys.devices.length > 0 || rec.device !== null) {
+  } else if (
+    phys.mounted ||
+    phys.devices.length > 0 ||
+    rec.device !== null ||
+    // a mount that died before it recorded anything may have left something only the
+    // provider can find (a Cinder attachment whose answer was lost)
+    phase.kind === 'mounting'
+  ) {
     await provider.unmount(name, mp, svc.context(rec, vlog))
     device = null
     note(name, 'unmounted and detached a volume no container references')

@@ -196,6 +196,20 @@ async function startHost(o: {
 }
 
 /**
+ * A host's mount namespace starts as a copy of this one. Where `/` is private (no systemd), a
+ * copy of another test's mount under /var/lib/fuxi-test would outlive that test's unmount and
+ * keep its loop device busy: made a shared mount, the tree's unmounts reach the (slave) copies.
+ */
+function shareTestRoot() {
+  const root = '/var/lib/fuxi-test'
+  const mounted = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === root)
+  if (!mounted) execFileSync('mount', ['--bind', root, root])
+  execFileSync('mount', ['--make-shared', root])
+}
+
+/**
  * Clusters whose test process died (a test file cut off by its timeout leaves its dockerds and
  * fuxis running): every process in their namespaces is killed and their directory removed.
  */
@@ -288,6 +302,7 @@ function killNamespace(pid: string) {
  */
 export async function startCluster(o: { sameHostname: boolean }): Promise<Cluster> {
   mkdirSync('/var/lib/fuxi-test', { recursive: true })
+  shareTestRoot()
   await reapAbandoned()
   const root = await mkdtemp('/var/lib/fuxi-test/mh-')
   const volumeFrom = `fuxi-mh-${randomBytes(3).toString('hex')}`

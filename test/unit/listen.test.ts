@@ -116,6 +116,16 @@ describe('slow or endless peers', () => {
       setTimeout(() => reject(new Error('never closed')), 5_000).unref()
     })
     assert.ok(closedAfter < 4_000, `closed after ${closedAfter} ms`)
+    // broken HTTP (never from dockerd) is answered in the plugin's shape too
+    const broken = await new Promise<string>((resolve) => {
+      let answer = ''
+      const s = connect(`${dir}/slow.sock`, () => s.write('GARBAGE\r\n\r\n'))
+      s.on('data', (c) => {
+        answer += String(c)
+      })
+      s.on('close', () => resolve(answer))
+    })
+    assert.match(broken, /^HTTP\/1.1 400 [^]*\{"Err":"malformed HTTP request \(HPE_[A-Z_]+\)"\}$/)
     const big = await activate(
       { socketPath: `${dir}/slow.sock` },
       '/VolumeDriver.Create',

@@ -416,6 +416,26 @@ describe('an attachment whose answer was lost', () => {
     assert.equal(machine.loops.size, 0)
   })
 
+  it('killed during the attach call: the restart takes the unclaimed attachment back', async (t) => {
+    const { cinder, a } = await twoCinderHosts(t)
+    await a.app.volumes.create('db', {})
+    const v = [...cinder.volumes.values()][0]
+    const rec = a.app.volumes.record('db')
+    assert.ok(v && rec)
+    // The daemon died right after Cinder made the attachment: no record, no key, a journal
+    // phase "mounting/attaching".
+    await cinder.createAttachment(v.id, {
+      connector: { host: a.app.hostId, ip: '127.0.0.1', multipath: false },
+    })
+    await a.app.volumes.save({ ...rec, phase: { kind: 'mounting', step: 'attaching', id: 'c1' } })
+    await a.app.close()
+    const again = await a.restart()
+    await again.app.reconcile()
+    assert.equal(v.status, 'available')
+    assert.equal(cinder.attachments.size, 0)
+    assert.equal(again.app.volumes.get('db')?.status.phase, 'idle')
+  })
+
   it('a volume another host leaves "attaching": the Err names it and the command; an unclaimed one is cleared', async (t) => {
     const { cinder, a, b } = await twoCinderHosts(t)
     await a.app.volumes.create('db', {})

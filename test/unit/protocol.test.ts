@@ -105,6 +105,24 @@ describe('Docker protocol edge', () => {
     assert.equal(app.volumes.get('v'), undefined)
   })
 
+  it('refuses every unknown option, "__proto__" included, and quotes at most 80 characters of a value', async (t) => {
+    const { app } = await buildApp(t)
+    const proto = await app.server.inject(
+      post('/VolumeDriver.Create', '{"Name":"v","Opts":{"__proto__":"x"}}'),
+    )
+    assert.match(proto.json().Err, /unknown option "__proto__" for provider local/)
+    assert.equal(app.volumes.get('v'), undefined)
+    const huge = await app.server.inject(
+      post(
+        '/VolumeDriver.Create',
+        JSON.stringify({ Name: 'v', Opts: { size: '9'.repeat(50_000) } }),
+      ),
+    )
+    const err = huge.json().Err as string
+    assert.match(err, /invalid value for option "size": "9{80}"… \(50000 characters\)/)
+    assert.ok(err.length < 300, `${err.length} characters`)
+  })
+
   it('reports CreatedAt in RFC 3339 with a zone and Status as an object', async (t) => {
     const { app } = await buildApp(t)
     await app.server.inject(

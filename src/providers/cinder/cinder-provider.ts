@@ -494,11 +494,15 @@ export function createCinderProvider(
       if (mine) await release(name, mine, mountpoint, ctx.log)
       else {
         if (await host.mountAt(mountpoint)) await host.unmount(mountpoint)
-        // No record (state lost): this host's attachments by Cinder's view (its host id only).
+        // No record (state lost, or a mount died before it wrote one): this host's attachments
+        // by Cinder's view (its host id only), and a pending one nobody claims (a create whose
+        // answer was lost) so that the volume is not left "attaching".
         const v = await find(name)
         const state = v && attachState(v, me)
         if (v && state?.kind === 'ATTACHED_TO_THIS')
           for (const h of state.mine) await detach(v.id, h.attachmentId, undefined, ctx.log)
+        if (v && (v.status === 'attaching' || v.status === 'reserved'))
+          await flow.takeBackOrphans?.(v.id, ctx.log)
       }
       await removeMountpoint(mountpoint, ctx.log)
     },
