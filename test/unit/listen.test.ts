@@ -125,7 +125,10 @@ describe('slow or endless peers', () => {
       })
       s.on('close', () => resolve(answer))
     })
-    assert.match(broken, /^HTTP\/1.1 400 [\s\S]*\{"Err":"malformed HTTP request \(HPE_[A-Z_]+\)"\}$/)
+    assert.match(
+      broken,
+      /^HTTP\/1.1 400 [\s\S]*\{"Err":"malformed HTTP request \(HPE_[A-Z_]+\)"\}$/,
+    )
     const big = await activate(
       { socketPath: `${dir}/slow.sock` },
       '/VolumeDriver.Create',
