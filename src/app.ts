@@ -122,7 +122,10 @@ export async function createApp(
   }
   // While running: references of containers Docker no longer has (dockerd restarted and sent no
   // Unmount) are dropped and their volumes released. Quiet unless there is work; no cloud listing.
+  // A volume is released only after two looks in a row found no container using it (a `docker
+  // cp` into a stopped container mounts it for a moment).
   let reconciling = false
+  const unusedLooks = new Map<string, number>()
   const reconciles =
     d.reconcile_interval > 0
       ? setInterval(async () => {
@@ -130,7 +133,18 @@ export async function createApp(
           reconciling = true
           try {
             const inUse = await docker.volumesInUse()
-            if (inUse) await reconcile(volumes, log, { inUse, adopt: false })
+            if (inUse) {
+              const held = volumes.list().filter((v) => Number(v.status.refs) > 0)
+              const protect = new Set(inUse)
+              for (const v of held) {
+                const looks = inUse.has(v.name) ? 0 : (unusedLooks.get(v.name) ?? 0) + 1
+                unusedLooks.set(v.name, looks)
+                if (looks < 2) protect.add(v.name)
+              }
+              for (const name of unusedLooks.keys())
+                if (!held.some((v) => v.name === name)) unusedLooks.delete(name)
+              await reconcile(volumes, log, { inUse: protect, adopt: false })
+            }
           } catch (err) {
             log.warn(
               { err, op: 'reconcile' },

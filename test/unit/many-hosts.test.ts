@@ -462,19 +462,33 @@ describe('an attachment whose answer was lost', () => {
 })
 
 describe('references of containers Docker no longer has', () => {
-  it('are dropped by the periodic reconcile (dockerd restarted and sent no Unmount)', async (t) => {
+  it('are dropped by the periodic reconcile after two looks (dockerd restarted and sent no Unmount)', async (t) => {
     let inUse = new Set(['v'])
+    let looks = 0
     const { app, host } = await buildApp(t, {
       extraConfig: 'reconcile_interval = 1',
-      docker: { volumesInUse: async () => inUse },
+      docker: {
+        volumesInUse: async () => {
+          looks++
+          return inUse
+        },
+      },
     })
+    /** Waits until the periodic reconcile has looked `n` more times, and finished. */
+    const after = async (n: number) => {
+      const target = looks + n
+      while (looks < target) await new Promise((r) => setTimeout(r, 20))
+      await new Promise((r) => setTimeout(r, 300))
+    }
     await app.volumes.create('v', {})
     await app.volumes.mount('v', 'c1')
-    await new Promise((r) => setTimeout(r, 1300))
+    await after(1)
     assert.equal(app.volumes.get('v')?.status.refs, 1, 'kept while a container uses it')
     inUse = new Set()
-    await new Promise((r) => setTimeout(r, 1300))
-    assert.equal(app.volumes.get('v')?.status.refs, 0)
+    await after(1)
+    assert.equal(app.volumes.get('v')?.status.refs, 1, 'one look is not enough (docker cp)')
+    await after(1)
+    assert.equal(app.volumes.get('v')?.status.refs, 0, 'the second look releases it')
     assert.equal((host as FakeHost).table.length, 0, 'unmounted')
   })
 })
