@@ -453,6 +453,11 @@ describe('an attachment whose answer was lost', () => {
       ),
     )
     assert.ok(cinder.attachments.has(stuck.id), "a claimed attachment is not A's to delete")
+    assert.equal(
+      a.lines().filter((l) => l.msg === 'waiting for another operation on the volume').length,
+      1,
+      'one wait per mount',
+    )
     // without a key nobody claims it: A takes it back and mounts
     delete v.metadata[`fuxi_attachment_${stuck.id}`]
     await a.app.volumes.mount('db', 'c2')

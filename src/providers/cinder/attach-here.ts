@@ -50,6 +50,8 @@ export async function attachHere(o: {
   settleMs?: number
 }): Promise<Attached> {
   let { v, fresh } = o
+  /** One wait per mount for another operation on the volume: it is within dockerd's budget. */
+  let waited = false
   for (let round = 0; ; round++) {
     if (v.encrypted)
       throw new VolumeStateError(
@@ -68,7 +70,10 @@ export async function attachHere(o: {
         continue
       }
       if (state.kind === 'TRANSITIONAL' && round < SETTLE_ROUNDS) {
-        v = await settle(o.api, v, o.ctx.log, o.settleMs)
+        if (!waited) {
+          v = await settle(o.api, v, o.ctx.log, o.settleMs)
+          waited = true
+        }
         if (v.status !== 'attaching' && v.status !== 'reserved') continue
         // Still attaching after the wait: an attachment nobody claims (a lost answer) is taken
         // back; one a host claims is that host's to finish or an operator's to delete.
@@ -113,6 +118,7 @@ export async function attachHere(o: {
             throw e
           o.ctx.log.info({ volume: v.id, err: e.detail }, 'the volume changed; looking again')
           v = await settle(o.api, await o.look(), o.ctx.log, o.settleMs)
+          waited = true
           fresh = true
           continue
         }
