@@ -162,6 +162,9 @@ export class FakeManila implements ManilaApi {
 
   async listAccessRules(shareId: string): Promise<AccessRule[]> {
     this.calls.push('list rules')
+    // Manila answers the rules list of a share it no longer has with a 400 (seen on the dev cloud).
+    if (!this.shares.has(shareId))
+      this.#error('share-access-rules', 'GET', 400, `Share ${shareId} not found.`)
     const out: AccessRule[] = []
     for (const [id, r] of this.rules) {
       if (r.share !== shareId) continue

@@ -455,6 +455,16 @@ describe('manila provider', () => {
     assert.deepEqual(manila.calls, ['allow ip:192.0.2.10', 'list rules'])
   })
 
+  it('Remove of a share deleted elsewhere since the last look: gone is gone, not an error', async (t) => {
+    const { provider, manila } = await make(t)
+    await provider.create('gone', provider.parseOptions({}))
+    await provider.get('gone') // dockerd's Get before Remove: the share is cached
+    const [id] = [...manila.shares.keys()]
+    manila.shares.delete(id as string) // deleted by another host meanwhile
+    await provider.remove('gone')
+    assert.equal(await provider.get('gone'), undefined)
+  })
+
   it('names the package when the mount helper is missing', async (t) => {
     const dir = await tmpDir(t)
     const m = shareMounter(createExec({ PATH: dir }), {
