@@ -38,15 +38,12 @@ import { parseMountInfo } from '../src/host/mountinfo.ts'
 import { CinderClient } from '../src/openstack/cinder.ts'
 import { Daemon } from '../test/support/daemon.ts'
 import { cloudSession, demoAuthConf, devcloudAuth, uniqueName } from '../test/support/devcloud.ts'
-import { cleanupUnder, leaksUnder } from '../test/support/host-cleanup.ts'
-import { fmt, median, now, row } from './stats.ts'
+import { cleanupUnder, leaksUnder, loopsOf } from '../test/support/host-cleanup.ts'
+import { fmt, median, now, row, seedFrom } from './stats.ts'
 
 process.env.FUXI_USE_DIST = '1'
 const CYCLES = Number(process.env.CRASH_CYCLES ?? 200)
-const SEED =
-  process.env.CRASH_SEED !== undefined
-    ? Number(process.env.CRASH_SEED) >>> 0
-    : randomBytes(4).readUInt32LE(0)
+const SEED = seedFrom('CRASH_SEED')
 const CINDER_BUDGET_MS = Number(process.env.CRASH_CINDER_BUDGET_S ?? 120) * 1000
 /** Share of cycles run under FUXI_TEST_CRASH_AT, and with a kill -9 at a random delay. */
 const P_CRASH_POINT = 0.15
@@ -77,20 +74,6 @@ const line = (label: string, value: string | number) =>
 const bump = (m: Map<string, number>, k: string, by = 1) => m.set(k, (m.get(k) ?? 0) + by)
 const isMounted = (mp: string) =>
   parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8')).some((m) => m.mountPoint === mp)
-
-/** Loop devices whose backing file names one of the Cinder volume ids (the dev cloud's backend). */
-function loopsOf(ids: readonly string[]): string[] {
-  const out: string[] = []
-  for (const n of readdirSync('/sys/block').filter((x) => x.startsWith('loop'))) {
-    try {
-      const backing = readFileSync(`/sys/block/${n}/loop/backing_file`, 'utf8')
-      if (ids.some((id) => backing.includes(id))) out.push(`/dev/${n}`)
-    } catch {
-      // not attached
-    }
-  }
-  return out
-}
 
 /**
  * Makes `dir` a shared mount, as / is on a systemd host: a mount namespace another process makes

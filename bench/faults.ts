@@ -42,7 +42,7 @@ import {
   uniqueName,
 } from '../test/support/devcloud.ts'
 import { faultProxy } from '../test/support/fault-proxy.ts'
-import { cleanupUnder, leaksUnder } from '../test/support/host-cleanup.ts'
+import { cleanupUnder, leaksUnder, loopsOf } from '../test/support/host-cleanup.ts'
 import { STANDIN_PATH } from '../test/support/standins.ts'
 import { now } from './stats.ts'
 
@@ -119,20 +119,6 @@ async function proxied(target: string, service: 'volumev3' | 'sharev2') {
 }
 
 // ---- what is there (compared before and after a fault)
-
-/** Loop devices whose backing file names one of the Cinder volume ids (the dev cloud's backend). */
-function loopsOf(ids: readonly string[]): string[] {
-  const out: string[] = []
-  for (const n of readdirSync('/sys/block').filter((x) => x.startsWith('loop'))) {
-    try {
-      const backing = readFileSync(`/sys/block/${n}/loop/backing_file`, 'utf8')
-      if (ids.some((id) => backing.includes(id))) out.push(`/dev/${n}`)
-    } catch {
-      // not attached
-    }
-  }
-  return out
-}
 
 const files = (dir: string) => (existsSync(dir) ? readdirSync(dir) : [])
 

@@ -13,7 +13,6 @@
 // loop devices left after the cleanup, and the daemon's RSS at the end. The daemon runs with the
 // old-space cap of bin/fuxi-server (64 MB; FUZZ_HEAP_MB sets another, 0 none).
 import { execFileSync, spawnSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import {
   existsSync,
   lstatSync,
@@ -32,14 +31,11 @@ import { join, normalize } from 'node:path'
 import { parseMountInfo } from '../src/host/mountinfo.ts'
 import { Daemon } from '../test/support/daemon.ts'
 import { cleanupUnder, leaksUnder } from '../test/support/host-cleanup.ts'
-import { now, row } from './stats.ts'
+import { now, row, seedFrom } from './stats.ts'
 
 process.env.FUXI_USE_DIST = '1'
 const N = Number(process.env.FUZZ_N ?? 10_000)
-const SEED =
-  process.env.FUZZ_SEED !== undefined
-    ? Number(process.env.FUZZ_SEED) >>> 0
-    : randomBytes(4).readUInt32LE(0)
+const SEED = seedFrom('FUZZ_SEED')
 const CONCURRENCY = 8
 const HEAP_MB = Number(process.env.FUZZ_HEAP_MB ?? 64)
 const HANG_MS = 10_000

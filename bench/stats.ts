@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 /** Shared by the benchmarks: timing and one printed row per measurement. */
 export const now = () => performance.now()
 export const median = (xs: number[]) => {
@@ -19,4 +20,10 @@ export const timed = async <T>(xs: number[], f: () => Promise<T> | T): Promise<T
   const r = await f()
   xs.push(now() - t0)
   return r
+}
+
+/** A bench's seed: from the environment variable `name` (to replay a run), else a random one. */
+export function seedFrom(name: string): number {
+  const v = process.env[name]
+  return v !== undefined ? Number(v) >>> 0 : randomBytes(4).readUInt32LE(0)
 }

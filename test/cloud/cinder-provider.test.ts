@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { it, type TestContext } from 'node:test'
 import { hostConnector } from '../../src/connectors/connector.ts'
@@ -12,7 +11,7 @@ import { CinderClient } from '../../src/openstack/cinder.ts'
 import { createCinderProvider } from '../../src/providers/cinder/cinder-provider.ts'
 import { providerContract, testContext } from '../contract/provider-contract.ts'
 import { cloudSession, devcloudAuth, uniqueName } from '../support/devcloud.ts'
-import { cleanupUnder, leaksUnder } from '../support/host-cleanup.ts'
+import { cleanupUnder, leaksUnder, loopsOf } from '../support/host-cleanup.ts'
 import { memoryLogger, tmpDir } from '../support/tmp.ts'
 
 const DEFAULTS = {
@@ -21,20 +20,6 @@ const DEFAULTS = {
   volumeType: '',
   availabilityZone: '',
   multiattach: false,
-}
-
-/** Loop devices whose backing file belongs to one of these Cinder volumes (the dev cloud driver). */
-function loopsOf(ids: readonly string[]): string[] {
-  const out: string[] = []
-  for (const n of readdirSync('/sys/block').filter((x) => x.startsWith('loop'))) {
-    try {
-      const backing = readFileSync(`/sys/block/${n}/loop/backing_file`, 'utf8')
-      if (ids.some((id) => backing.includes(id))) out.push(n)
-    } catch {
-      // not attached
-    }
-  }
-  return out
 }
 
 /**

@@ -35,3 +35,17 @@ export function cleanupUnder(dir: string): { mounts: string[]; loops: string[] }
   }
   return found
 }
+
+/** Loop devices whose backing file names one of these Cinder volume ids (the dev cloud's driver). */
+export function loopsOf(ids: readonly string[]): string[] {
+  const out: string[] = []
+  for (const n of readdirSync('/sys/block').filter((x) => x.startsWith('loop'))) {
+    try {
+      const backing = readFileSync(`/sys/block/${n}/loop/backing_file`, 'utf8')
+      if (ids.some((id) => backing.includes(id))) out.push(`/dev/${n}`)
+    } catch {
+      // not attached
+    }
+  }
+  return out
+}
