@@ -17,7 +17,7 @@ import { createLocalProvider } from './providers/local/local-provider.ts'
 import { manilaProviderFromConfig } from './providers/manila/from-config.ts'
 import { createJournal } from './volumes/journal.ts'
 import type { VolumeProvider } from './volumes/provider.ts'
-import { type ReconcileAction, reconcile } from './volumes/reconciler.ts'
+import { type ReconcileAction, reconcile, startPeriodicReconcile } from './volumes/reconciler.ts'
 import { type FaultHook, VolumeService } from './volumes/volume-service.ts'
 
 export interface AppOverrides {
@@ -120,41 +120,13 @@ export async function createApp(
     log.info({ op: 'reconcile', dockerApi: inUse ? 'reachable' : 'unreachable' }, 'reconciling')
     return reconcile(volumes, log, { inUse })
   }
-  // While running: references of containers Docker no longer has (dockerd restarted and sent no
-  // Unmount) are dropped and their volumes released. Quiet unless there is work; no cloud listing.
-  // A volume is released only after two looks in a row found no container using it (a `docker
-  // cp` into a stopped container mounts it for a moment).
-  let reconciling = false
-  const unusedLooks = new Map<string, number>()
-  const reconciles =
+  const stopReconciles =
     d.reconcile_interval > 0
-      ? setInterval(async () => {
-          if (reconciling) return
-          reconciling = true
-          try {
-            const inUse = await docker.volumesInUse()
-            if (inUse) {
-              const held = volumes.list().filter((v) => Number(v.status.refs) > 0)
-              const protect = new Set(inUse)
-              for (const v of held) {
-                const looks = inUse.has(v.name) ? 0 : (unusedLooks.get(v.name) ?? 0) + 1
-                unusedLooks.set(v.name, looks)
-                if (looks < 2) protect.add(v.name)
-              }
-              for (const name of unusedLooks.keys())
-                if (!held.some((v) => v.name === name)) unusedLooks.delete(name)
-              await reconcile(volumes, log, { inUse: protect, adopt: false })
-            }
-          } catch (err) {
-            log.warn(
-              { err, op: 'reconcile' },
-              'periodic reconcile failed; the next one tries again',
-            )
-          } finally {
-            reconciling = false
-          }
-        }, d.reconcile_interval * 1000).unref()
-      : undefined
+      ? startPeriodicReconcile(volumes, log, {
+          intervalMs: d.reconcile_interval * 1000,
+          volumesInUse: () => docker.volumesInUse(),
+        })
+      : () => {}
   const server = createServer({ volumes, reconcile: runReconcile }, log)
   let tcp: FastifyInstance | undefined
   // Heartbeats on the volumes this host holds, so other hosts can tell it is alive (takeover).
@@ -190,7 +162,7 @@ export async function createApp(
     },
     async close() {
       clearInterval(heartbeats)
-      clearInterval(reconciles)
+      stopReconciles()
       await Promise.all([server.close(), tcp?.close()])
       await releasePid()
     },

@@ -57,6 +57,10 @@ export async function removeMountpoint(mountpoint: string, log: Logger): Promise
  */
 export const MOUNT_FLAGS_KEY = 'fuxi_mount_flags'
 
+/** The mount flags create options opt back into (`-o suid=true` → "suid"), as MOUNT_FLAGS_KEY keeps them. */
+export const mountFlagsOf = (options: Readonly<Record<string, string>>): string =>
+  ['suid', 'dev'].filter((f) => options[f] === 'true').join(',')
+
 /** A volume's opted-out flags as Docker options (`{ suid: 'true' }`), from MOUNT_FLAGS_KEY's value. */
 export const mountFlagOptions = (flags = ''): Record<string, string> =>
   Object.fromEntries(

@@ -86,6 +86,44 @@ export async function reconcile(
   return actions
 }
 
+/**
+ * Reconciles every `intervalMs` while fuxi serves: references of containers Docker no longer has
+ * (dockerd crashed and sent no Unmount) are dropped and their volumes released. No cloud listing,
+ * quiet unless there is work, and a volume is released only after two looks in a row found no
+ * container using it (a `docker cp` into a stopped container mounts it for a moment). Nothing
+ * happens while the Docker API is unreachable. Returns the function that stops it.
+ */
+export function startPeriodicReconcile(
+  svc: VolumeService,
+  log: Logger,
+  o: { intervalMs: number; volumesInUse: () => Promise<ReadonlySet<string> | undefined> },
+): () => void {
+  let running = false
+  const unusedLooks = new Map<string, number>()
+  const timer = setInterval(async () => {
+    if (running) return
+    running = true
+    try {
+      const inUse = await o.volumesInUse()
+      if (!inUse) return
+      const held = new Set(svc.names().filter((n) => totalRefs(svc.record(n)?.refs ?? {}) > 0))
+      const protect = new Set(inUse)
+      for (const name of held) {
+        const looks = inUse.has(name) ? 0 : (unusedLooks.get(name) ?? 0) + 1
+        unusedLooks.set(name, looks)
+        if (looks < 2) protect.add(name)
+      }
+      for (const name of unusedLooks.keys()) if (!held.has(name)) unusedLooks.delete(name)
+      await reconcile(svc, log, { inUse: protect, adopt: false })
+    } catch (err) {
+      log.warn({ err, op: 'reconcile' }, 'periodic reconcile failed; the next one tries again')
+    } finally {
+      running = false
+    }
+  }, o.intervalMs).unref()
+  return () => clearInterval(timer)
+}
+
 /** True when the record and the host disagree, or an operation was left half-done. */
 function needsWork(
   rec: VolumeRecord,

@@ -13,6 +13,7 @@ import {
   ensureFilesystem,
   MOUNT_FLAGS_KEY,
   mountFlagOptions,
+  mountFlagsOf,
   mountOnce,
   mountOptions,
   removeMountpoint,
@@ -295,7 +296,7 @@ export function createCinderProvider(
       const existing = await find(name)
       if (existing) return toBackend(existing)
       if (options.volume_id) return adopt(name, options)
-      const flags = ['suid', 'dev'].filter((f) => options[f] === 'true')
+      const flags = mountFlagsOf(options)
       const v = await createUntilAvailable({
         one: 'Cinder volume',
         name,
@@ -315,7 +316,7 @@ export function createCinderProvider(
               [META.fstype]: options.fstype ?? opts.defaults.fstype,
               [CREATED_BY_KEY]: ctx.marker,
               ...(options.access === 'readonly-many' ? { [ACCESS_KEY]: 'readonly-many' } : {}),
-              ...(flags.length ? { [MOUNT_FLAGS_KEY]: flags.join(',') } : {}),
+              ...(flags ? { [MOUNT_FLAGS_KEY]: flags } : {}),
             },
           }),
         waitAvailable: (id) => api.waitForVolume(id, ['available'], { timeoutMs: CREATE_WAIT_MS }),
@@ -524,13 +525,25 @@ export function createCinderProvider(
      * has. Returns how many were refreshed; a failure is logged, and the next beat tries again.
      */
     async heartbeat() {
-      let n = 0
+      const mine = []
       for (const name of await records.names()) {
         const r = await records.read(name).catch(() => undefined)
-        if (!r?.completed) continue
+        if (r?.completed) mine.push({ name, r })
+      }
+      if (!mine.length) return 0
+      // One listing for every volume this host holds (a volume not in it is looked at alone).
+      const listed = new Map(
+        (
+          await api
+            .listVolumes({ metadata: owned(), ...(opts.allTenants ? { allTenants: true } : {}) })
+            .catch(() => [])
+        ).map((v) => [v.id, v]),
+      )
+      let n = 0
+      for (const { name, r } of mine) {
         try {
           // Only for an attachment that still exists: never a key for one another host deleted.
-          const v = await api.getVolume(r.volumeId)
+          const v = listed.get(r.volumeId) ?? (await api.getVolume(r.volumeId))
           if (!v?.attachments.some((x) => x.attachment_id === r.attachmentId)) {
             deps.log.error(
               { volume: r.volumeId, attachment: r.attachmentId, name },

@@ -7,6 +7,7 @@ import type { Logger } from '../../log.ts'
 import {
   ensureFilesystem,
   mountFlagOptions,
+  mountFlagsOf,
   mountOnce,
   mountOptions,
   removeMountpoint,
@@ -151,14 +152,14 @@ export function createLocalProvider(
         if (!(await imageExists(name))) await makeImage(name, Number(existing.size))
         return toBackend(name, existing)
       }
-      const flags = ['suid', 'dev'].filter((f) => options[f] === 'true')
+      const flags = mountFlagsOf(options)
       const meta: LocalMeta = {
         createdAt: new Date().toISOString(),
         size: options.size ?? String(opts.defaults.size),
         fstype: options.fstype ?? opts.defaults.fstype,
         formatted: false,
         ...(ctx ? { createdBy: ctx.marker } : {}),
-        ...(flags.length ? { mountFlags: flags.join(',') } : {}),
+        ...(flags ? { mountFlags: flags } : {}),
       }
       if (await imageExists(name))
         throw new VolumeExistsError(

@@ -16,6 +16,7 @@ import type {
 import {
   MOUNT_FLAGS_KEY,
   mountFlagOptions,
+  mountFlagsOf,
   mountOptions,
   removeMountpoint,
 } from '../../volumes/filesystem.ts'
@@ -327,7 +328,7 @@ export function createManilaProvider(
       const existing = await find(name)
       if (existing) return toBackend(existing)
       if (options.volume_id) return adopt(name, options)
-      const flags = ['suid', 'dev'].filter((f) => options[f] === 'true')
+      const flags = mountFlagsOf(options)
       const s = await createUntilAvailable({
         one: 'Manila share',
         name,
@@ -345,7 +346,7 @@ export function createManilaProvider(
             metadata: {
               [META.owner]: opts.volumeFrom,
               [CREATED_BY_KEY]: ctx.marker,
-              ...(flags.length ? { [MOUNT_FLAGS_KEY]: flags.join(',') } : {}),
+              ...(flags ? { [MOUNT_FLAGS_KEY]: flags } : {}),
             },
           }),
         waitAvailable: (id) => api.waitForShare(id, ['available'], { timeoutMs: CREATE_WAIT_MS }),
