@@ -17,8 +17,11 @@ import { createLocalProvider } from './providers/local/local-provider.ts'
 import { manilaProviderFromConfig } from './providers/manila/from-config.ts'
 import { createJournal } from './volumes/journal.ts'
 import type { VolumeProvider } from './volumes/provider.ts'
+import { ProviderSet } from './volumes/provider-set.ts'
 import { type ReconcileAction, reconcile, startPeriodicReconcile } from './volumes/reconciler.ts'
-import { type FaultHook, VolumeService } from './volumes/volume-service.ts'
+import type { FaultHook, VolumeDeps } from './volumes/volume-deps.ts'
+import { VolumeService } from './volumes/volume-service.ts'
+import { VolumeStore } from './volumes/volume-store.ts'
 
 export interface AppOverrides {
   exec?: Exec
@@ -34,6 +37,9 @@ export interface App {
   /** This host's identity in the cloud ([DEFAULT] host_id, or made once). */
   readonly hostId: string
   readonly volumes: VolumeService
+  /** The records behind the volumes (tests and tools look at them directly). */
+  readonly store: VolumeStore
+  readonly providers: ProviderSet
   reconcile(): Promise<ReconcileAction[]>
   /** Listen on the configured socket (and TCP when enabled). */
   listen(): Promise<void>
@@ -104,25 +110,25 @@ export async function createApp(
       }),
     ))
 
-  const volumes = new VolumeService({
-    providers,
-    journal: createJournal(join(d.state_dir, 'volumes'), log),
-    locks,
+  const deps: VolumeDeps = {
+    store: new VolumeStore(createJournal(join(d.state_dir, 'volumes'), log), locks),
+    providers: new ProviderSet(providers),
     bootId: await host.bootId(),
     hostId,
     volumeDir: d.volume_dir,
     log,
     fault: o.fault,
-  })
-  await volumes.load()
+  }
+  await deps.store.load()
+  const volumes = new VolumeService(deps)
   const runReconcile = async () => {
     const inUse = await docker.volumesInUse()
     log.info({ op: 'reconcile', dockerApi: inUse ? 'reachable' : 'unreachable' }, 'reconciling')
-    return reconcile(volumes, log, { inUse })
+    return reconcile(deps, log, { inUse })
   }
   const stopReconciles =
     d.reconcile_interval > 0
-      ? startPeriodicReconcile(volumes, log, {
+      ? startPeriodicReconcile(deps, log, {
           intervalMs: d.reconcile_interval * 1000,
           volumesInUse: () => docker.volumesInUse(),
         })
@@ -144,6 +150,8 @@ export async function createApp(
     server,
     hostId,
     volumes,
+    store: deps.store,
+    providers: deps.providers,
     reconcile: runReconcile,
     async listen() {
       await prepareSocketPath(d.socket_path)

@@ -2,7 +2,7 @@ import type { Logger } from '../log.ts'
 import { totalRefs } from './mount-refs.ts'
 import type { PhysicalState } from './provider.ts'
 import type { VolumeRecord } from './record.ts'
-import type { VolumeService } from './volume-service.ts'
+import { adoptedRecord, mountpointOf, opContext, type VolumeDeps } from './volume-deps.ts'
 
 /** One thing the reconciler did, for logs and the admin endpoint. */
 export interface ReconcileAction {
@@ -26,7 +26,7 @@ export interface ReconcileInput {
  * Every action is logged. Per-volume failures are logged and do not stop the rest.
  */
 export async function reconcile(
-  svc: VolumeService,
+  d: VolumeDeps,
   log: Logger,
   input: ReconcileInput = {},
 ): Promise<ReconcileAction[]> {
@@ -35,35 +35,27 @@ export async function reconcile(
     actions.push({ volume, action })
     log.info({ op: 'reconcile', volume, ...extra }, action)
   }
-  for (const p of input.adopt === false ? [] : svc.providers()) {
+  const { store } = d
+  for (const p of input.adopt === false ? [] : d.providers.all) {
     for (const b of await p.list().catch((err: unknown) => {
       log.error({ err, provider: p.name }, 'listing provider volumes failed')
       return []
     })) {
-      if (svc.record(b.name)) continue
-      await svc.withLock(b.name, async () => {
-        if (svc.record(b.name)) return
-        await svc.save({
-          name: b.name,
-          provider: p.name,
-          createdAt: b.createdAt,
-          options: b.options,
-          refs: {},
-          bootId: svc.bootId,
-          device: null,
-          phase: { kind: 'idle' },
-        })
+      if (store.get(b.name)) continue
+      await store.withLock(b.name, async () => {
+        if (store.get(b.name)) return
+        await store.save(adoptedRecord(d, p.name, b))
         note(b.name, 'adopted volume found in provider', { provider: p.name })
       })
     }
   }
   // One look at the host for every volume; only volumes that need work take their lock (the
   // check is repeated under the lock, so a concurrent operation cannot be undone by a stale view).
-  const records = svc.names().flatMap((n) => svc.record(n) ?? [])
-  for (const p of svc.providers()) {
+  const records = store.all()
+  for (const p of d.providers.all) {
     const mine = records.filter((r) => r.provider === p.name)
     const states = await p
-      .inspect(mine.map((r) => ({ name: r.name, mountpoint: svc.mountpointOf(r) })))
+      .inspect(mine.map((r) => ({ name: r.name, mountpoint: mountpointOf(d, r) })))
       .catch((err: unknown) => {
         // e.g. the cloud is unreachable: leave these volumes as they are until the next reconcile
         log.error(
@@ -75,9 +67,9 @@ export async function reconcile(
     if (!states) continue
     for (const rec of mine) {
       const phys = states.get(rec.name)
-      if (phys && !needsWork(rec, phys, svc.bootId, input)) continue
-      await svc
-        .withLock(rec.name, () => reconcileOne(svc, log, rec.name, input, note))
+      if (phys && !needsWork(rec, phys, d.bootId, input)) continue
+      await store
+        .withLock(rec.name, () => reconcileOne(d, log, rec.name, input, note))
         .catch((err: unknown) =>
           log.error({ op: 'reconcile', volume: rec.name, err }, 'reconcile failed for volume'),
         )
@@ -94,7 +86,7 @@ export async function reconcile(
  * happens while the Docker API is unreachable. Returns the function that stops it.
  */
 export function startPeriodicReconcile(
-  svc: VolumeService,
+  d: VolumeDeps,
   log: Logger,
   o: { intervalMs: number; volumesInUse: () => Promise<ReadonlySet<string> | undefined> },
 ): () => void {
@@ -106,7 +98,12 @@ export function startPeriodicReconcile(
     try {
       const inUse = await o.volumesInUse()
       if (!inUse) return
-      const held = new Set(svc.names().filter((n) => totalRefs(svc.record(n)?.refs ?? {}) > 0))
+      const held = new Set(
+        d.store
+          .all()
+          .filter((r) => totalRefs(r.refs) > 0)
+          .map((r) => r.name),
+      )
       const protect = new Set(inUse)
       for (const name of held) {
         const looks = inUse.has(name) ? 0 : (unusedLooks.get(name) ?? 0) + 1
@@ -114,7 +111,7 @@ export function startPeriodicReconcile(
         if (looks < 2) protect.add(name)
       }
       for (const name of unusedLooks.keys()) if (!held.has(name)) unusedLooks.delete(name)
-      await reconcile(svc, log, { inUse: protect, adopt: false })
+      await reconcile(d, log, { inUse: protect, adopt: false })
     } catch (err) {
       log.warn({ err, op: 'reconcile' }, 'periodic reconcile failed; the next one tries again')
     } finally {
@@ -138,19 +135,20 @@ function needsWork(
 }
 
 async function reconcileOne(
-  svc: VolumeService,
+  d: VolumeDeps,
   log: Logger,
   name: string,
   input: ReconcileInput,
   note: (volume: string, action: string, extra?: Record<string, unknown>) => void,
 ): Promise<void> {
-  const rec = svc.record(name)
+  const { store } = d
+  const rec = store.get(name)
   if (!rec) return
-  const provider = svc.providerOf(rec)
-  const mp = svc.mountpointOf(rec)
+  const provider = d.providers.of(rec)
+  const mp = mountpointOf(d, rec)
   const vlog = log.child({ op: 'reconcile', volume: name, provider: rec.provider })
   let refs = rec.refs
-  if (totalRefs(refs) > 0 && rec.bootId !== svc.bootId) {
+  if (totalRefs(refs) > 0 && rec.bootId !== d.bootId) {
     refs = {}
     note(name, 'dropped mount references from before a host reboot', { refs: rec.refs })
   } else if (totalRefs(refs) > 0 && input.inUse && !input.inUse.has(name)) {
@@ -163,13 +161,13 @@ async function reconcileOne(
       // dockerd got no answer for this create. Only what it made (its id, with its marker) may go.
       const made = phase.made
       if (!made) {
-        await svc.forget(name)
+        await store.forget(name)
         note(name, 'dropped an interrupted create that had made nothing; nothing deleted')
         return
       }
       const outcome = await provider.discard(made, vlog)
       if (outcome.kind !== 'kept') {
-        await svc.forget(name)
+        await store.forget(name)
         note(name, 'rolled back an interrupted create', { id: made.id, outcome: outcome.kind })
         return
       }
@@ -184,7 +182,7 @@ async function reconcileOne(
       // Written right before the delete: gone means it was deleted; otherwise it stays, as dockerd
       // (which got no answer) still believes.
       if (phase.id !== undefined && !(await provider.exists(phase.id))) {
-        await svc.forget(name)
+        await store.forget(name)
         note(name, 'finished an interrupted remove: the volume is gone', { id: phase.id })
         return
       }
@@ -194,7 +192,7 @@ async function reconcileOne(
     case 'mounting':
       if (phase.step === 'formatting') {
         // Finish a format fuxi started (nothing else can be on that device), then apply refs below.
-        await provider.mount(name, mp, svc.context(rec, vlog, 'formatting'))
+        await provider.mount(name, mp, opContext(d, rec, vlog, 'formatting'))
         note(name, 'finished an interrupted format')
       }
       break
@@ -209,7 +207,7 @@ async function reconcileOne(
   let device = rec.device
   if (totalRefs(refs) > 0) {
     if (!phys.mounted || phase.kind === 'mounting') {
-      device = await provider.mount(name, mp, svc.context(rec, vlog))
+      device = await provider.mount(name, mp, opContext(d, rec, vlog))
       note(name, 're-mounted a volume that containers still reference', { device })
     }
   } else if (
@@ -220,10 +218,10 @@ async function reconcileOne(
     // provider can find (a Cinder attachment whose answer was lost)
     phase.kind === 'mounting'
   ) {
-    await provider.unmount(name, mp, svc.context(rec, vlog))
+    await provider.unmount(name, mp, opContext(d, rec, vlog))
     device = null
     note(name, 'unmounted and detached a volume no container references')
   }
-  const next: VolumeRecord = { ...rec, refs, device, bootId: svc.bootId, phase: { kind: 'idle' } }
-  if (JSON.stringify(next) !== JSON.stringify(rec)) await svc.save(next)
+  const next: VolumeRecord = { ...rec, refs, device, bootId: d.bootId, phase: { kind: 'idle' } }
+  if (JSON.stringify(next) !== JSON.stringify(rec)) await store.save(next)
 }

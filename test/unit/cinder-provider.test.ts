@@ -9,7 +9,7 @@ import { createTransport } from '../../src/openstack/transport.ts'
 import { attachState, decideAttach } from '../../src/providers/cinder/attach-state.ts'
 import { createCinderProvider } from '../../src/providers/cinder/cinder-provider.ts'
 import { deviceBySerial, novaAttachments } from '../../src/providers/cinder/nova-attachments.ts'
-import { LIST_FRESH_MS } from '../../src/volumes/volume-service.ts'
+import { LIST_FRESH_MS } from '../../src/volumes/volume-catalog.ts'
 import { providerContract, testContext } from '../contract/provider-contract.ts'
 import { FakeCinder } from '../fakes/fake-cinder.ts'
 import { FakeHost } from '../fakes/fake-host.ts'
@@ -837,7 +837,7 @@ describe('fuxi.conf wiring', () => {
     })
     assert.equal(app.volumes.scope, 'global')
     assert.deepEqual(
-      app.volumes.providers().map((p) => p.name),
+      app.providers.all.map((p) => p.name),
       ['cinder'],
     )
   })

@@ -122,7 +122,7 @@ describe('two hosts on one Cinder project', () => {
     await a.app.volumes.create('pgdata', {})
     const v = [...cinder.volumes.values()][0]
     assert.ok(v)
-    await b.app.volumes.save({
+    await b.app.store.save({
       name: 'pgdata',
       provider: 'cinder',
       createdAt: new Date().toISOString(),
@@ -369,7 +369,10 @@ describe('one host, the guards around the cloud', () => {
       ['fine'],
     )
     await a.app.reconcile()
-    assert.deepEqual(a.app.volumes.names(), ['fine'])
+    assert.deepEqual(
+      a.app.store.all().map((r) => r.name),
+      ['fine'],
+    )
     assert.ok(
       a.providerLines().some((l) => String(l.msg).includes('cannot be a Docker volume name')),
     )
@@ -420,14 +423,14 @@ describe('an attachment whose answer was lost', () => {
     const { cinder, a } = await twoCinderHosts(t)
     await a.app.volumes.create('db', {})
     const v = [...cinder.volumes.values()][0]
-    const rec = a.app.volumes.record('db')
+    const rec = a.app.store.get('db')
     assert.ok(v && rec)
     // The daemon died right after Cinder made the attachment: no record, no key, a journal
     // phase "mounting/attaching".
     await cinder.createAttachment(v.id, {
       connector: { host: a.app.hostId, ip: '127.0.0.1', multipath: false },
     })
-    await a.app.volumes.save({ ...rec, phase: { kind: 'mounting', step: 'attaching', id: 'c1' } })
+    await a.app.store.save({ ...rec, phase: { kind: 'mounting', step: 'attaching', id: 'c1' } })
     await a.app.close()
     const again = await a.restart()
     await again.app.reconcile()

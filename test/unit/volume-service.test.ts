@@ -34,7 +34,7 @@ describe('volume service', () => {
     assert.equal(await readFile(`${dir}/state/local/theirs.img`, 'utf8'), 'precious')
     assert.equal(app.volumes.get('theirs'), undefined)
     // nor does a reconcile after a crash in the middle of such a create
-    await app.volumes.save({
+    await app.store.save({
       name: 'theirs',
       provider: 'local',
       createdAt: new Date().toISOString(),
@@ -217,15 +217,15 @@ describe('reconciler', () => {
           createdBy: string
         }
       ).createdBy
-    const [v, w] = [first.app.volumes.record('v'), first.app.volumes.record('w')]
+    const [v, w] = [first.app.store.get('v'), first.app.store.get('w')]
     assert.ok(v && w)
     assert.match(await marker('v'), new RegExp(`^${first.app.hostId}/`))
-    await first.app.volumes.save({
+    await first.app.store.save({
       ...v,
       phase: { kind: 'creating', made: { id: 'v', marker: await marker('v') } },
     })
     // w's record claims a create that made w with another marker: w is not that create's to undo
-    await first.app.volumes.save({
+    await first.app.store.save({
       ...w,
       phase: { kind: 'creating', made: { id: 'w', marker: `${first.app.hostId}/another` } },
     })
@@ -245,9 +245,9 @@ describe('reconciler', () => {
   it('an interrupted create that recorded nothing it made deletes nothing', async (t) => {
     const first = await buildApp(t)
     await first.app.volumes.create('v', {})
-    const v = first.app.volumes.record('v')
+    const v = first.app.store.get('v')
     assert.ok(v)
-    await first.app.volumes.save({ ...v, phase: { kind: 'creating' } })
+    await first.app.store.save({ ...v, phase: { kind: 'creating' } })
     await first.app.close()
     const second = await restart(t, first.dir, first.host as FakeHost)
     const actions = await second.app.reconcile()
@@ -308,9 +308,9 @@ describe('reconciler', () => {
     await first.app.volumes.create('kept', {})
     await first.app.volumes.create('gone', {})
     for (const name of ['kept', 'gone']) {
-      const r = first.app.volumes.record(name)
+      const r = first.app.store.get(name)
       assert.ok(r)
-      await first.app.volumes.save({ ...r, phase: { kind: 'removing', id: name } })
+      await first.app.store.save({ ...r, phase: { kind: 'removing', id: name } })
     }
     const { rm } = await import('node:fs/promises')
     await rm(`${first.dir}/state/local/gone.json`)
@@ -334,12 +334,12 @@ describe('reconciler', () => {
     const first = await buildApp(t)
     const host = first.host as FakeHost
     await first.app.volumes.create('v', {})
-    const rec = first.app.volumes.record('v')
+    const rec = first.app.store.get('v')
     assert.ok(rec)
     const img = `${first.dir}/state/local/v.img`
     await host.attachLoop(img)
     host.setSignature(img, 'ext4') // half-written
-    await first.app.volumes.save({
+    await first.app.store.save({
       ...rec,
       phase: { kind: 'mounting', step: 'formatting', id: 'A' },
     })
