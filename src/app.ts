@@ -12,9 +12,7 @@ import { acquirePidFile } from './host/pidfile.ts'
 import type { Logger } from './log.ts'
 import { createServer } from './protocol/server.ts'
 import { prepareSocketPath, restrictSocket } from './protocol/socket.ts'
-import { cinderProviderFromConfig } from './providers/cinder/from-config.ts'
-import { createLocalProvider } from './providers/local/local-provider.ts'
-import { manilaProviderFromConfig } from './providers/manila/from-config.ts'
+import { PROVIDERS } from './providers/registry.ts'
 import { createJournal } from './volumes/journal.ts'
 import type { VolumeProvider } from './volumes/provider.ts'
 import { ProviderSet } from './volumes/provider-set.ts'
@@ -76,38 +74,9 @@ export async function createApp(
   const providers: VolumeProvider[] =
     o.providers?.(host, hostId) ??
     (await Promise.all(
-      d.volume_providers.map(async (name): Promise<VolumeProvider> => {
-        switch (name) {
-          case 'local':
-            return createLocalProvider(
-              {
-                dir: join(d.state_dir, 'local'),
-                defaults: {
-                  size: d.default_volume_size,
-                  maxSize: config.local.max_volume_size,
-                  fstype: config.local.fstype,
-                },
-              },
-              { host, log: log.child({ provider: 'local' }) },
-            )
-          case 'cinder':
-            return cinderProviderFromConfig(config, {
-              exec,
-              host,
-              hostId,
-              log: log.child({ provider: 'cinder' }),
-            })
-          case 'manila':
-            return manilaProviderFromConfig(config, {
-              exec,
-              host,
-              hostId,
-              log: log.child({ provider: 'manila' }),
-            })
-          default:
-            throw new Error(`provider ${name} is not available in this build`)
-        }
-      }),
+      d.volume_providers.map((name) =>
+        PROVIDERS[name].build(config, { exec, host, hostId, log: log.child({ provider: name }) }),
+      ),
     ))
 
   const deps: VolumeDeps = {

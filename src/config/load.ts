@@ -2,12 +2,11 @@ import { readFile } from 'node:fs/promises'
 import { isIP } from 'node:net'
 import convict from 'convict'
 import { ConfigError } from '../errors.ts'
+import { PROVIDERS } from '../providers/registry.ts'
 import { coerce } from './coerce.ts'
 import { parseIni } from './ini.ts'
+import { keystoneSectionOf } from './keystone-sections.ts'
 import { type FuxiConfig, type OptionSpec, type OptionValue, SCHEMA } from './schema.ts'
-
-/** Providers this build of fuxi can serve; the others are accepted in the file but refused here. */
-export const IMPLEMENTED_PROVIDERS = ['local', 'cinder', 'manila'] as const
 
 const specs = SCHEMA as unknown as Record<string, Record<string, OptionSpec>>
 
@@ -51,7 +50,8 @@ export function parseConfig(text: string, file: string): FuxiConfig {
     if (!c.ok) problems.push(`${file}:${e.line}: [${e.section}] ${e.key}: ${c.problem}`)
     else values[e.section] = { ...values[e.section], [e.key]: c.value }
   }
-  if (!problems.length) problems.push(...validateWithConvict(values), ...crossChecks(values))
+  if (!problems.length) problems.push(...validateWithConvict(values))
+  if (!problems.length) problems.push(...crossChecks(withDefaults(values) as FuxiConfig))
   if (problems.length) throw new ConfigError(file, problems)
   return deepFreeze(withDefaults(values)) as FuxiConfig
 }
@@ -101,61 +101,35 @@ function formatFor(spec: OptionSpec): convict.SchemaObj['format'] {
   }
 }
 
-function crossChecks(values: Record<string, Record<string, OptionValue>>): string[] {
+function crossChecks(c: FuxiConfig): string[] {
   const problems: string[] = []
-  const providers = (values.DEFAULT?.volume_providers ??
-    SCHEMA.DEFAULT.volume_providers.default) as readonly string[]
+  const providers = c.DEFAULT.volume_providers
   if (!providers.length)
     problems.push('[DEFAULT] volume_providers is empty: name at least one of local, cinder, manila')
-  const missing = providers.filter((p) => !(IMPLEMENTED_PROVIDERS as readonly string[]).includes(p))
-  if (missing.length)
-    problems.push(
-      `[DEFAULT] volume_providers: ${missing.join(', ')} not available in this fuxi version yet; use: ${IMPLEMENTED_PROVIDERS.join(', ')}`,
-    )
-  const needs: ('cinder' | 'nova' | 'manila')[] = providers.includes('cinder') ? ['cinder'] : []
   if (providers.includes('manila')) {
-    needs.push('manila')
-    problems.push(...manilaChecks(values.manila ?? {}))
-    if (
-      (values.manila?.share_proto ?? 'NFS') === 'NFS' &&
-      !values.DEFAULT?.my_ip &&
-      !values.manila?.access_to
-    )
+    problems.push(...manilaChecks(c.manila))
+    if (c.manila.share_proto === 'NFS' && !c.DEFAULT.my_ip && !c.manila.access_to)
       problems.push(
         "[DEFAULT] my_ip is not set (nor [manila] access_to): NFS shares are opened to this host's address; set my_ip to the address the share servers see",
       )
   }
-  if (
-    providers.includes('cinder') &&
-    (values.cinder?.volume_connector ?? SCHEMA.cinder.volume_connector.default) === 'openstack'
-  )
-    needs.push('nova')
-  for (const svc of needs) {
-    const from = String(values[svc]?.auth_section || svc)
-    if (!values[from]?.auth_url && !values.keystone?.auth_url)
-      problems.push(
-        svc !== 'nova'
-          ? `[${svc}] auth_url is not set (nor [keystone] auth_url): the ${svc} provider needs Keystone; set auth_url, username, password, project_name (or application credentials) in [${svc}]`
-          : '[nova] auth_url is not set (nor [keystone] auth_url): volume_connector = openstack attaches through Nova; set [nova] auth options, or auth_section = cinder',
-      )
-  }
+  const needs = new Set(providers.flatMap((p) => PROVIDERS[p].keystone(c)))
+  for (const svc of needs) problems.push(...keystoneSectionOf(c, svc).problems)
   return problems
 }
 
 /** What fuxi's Manila provider cannot do, said at start rather than at the first mount. */
-function manilaChecks(m: Record<string, OptionValue>): string[] {
+function manilaChecks(m: FuxiConfig['manila']): string[] {
   const problems: string[] = []
   if (m.share_proto === 'GLUSTERFS')
     problems.push('[manila] share_proto = GLUSTERFS is not supported by fuxi; use NFS or CEPHFS')
   const wanted: Record<string, string> = { NFS: 'ip', CEPHFS: 'cephx' }
-  for (const [proto, type] of Object.entries(
-    (m.proto_access_type_map ?? {}) as Record<string, string>,
-  ))
+  for (const [proto, type] of Object.entries(m.proto_access_type_map))
     if (wanted[proto.toUpperCase()] && wanted[proto.toUpperCase()] !== type)
       problems.push(
         `[manila] proto_access_type_map: ${proto}:${type} is not supported; fuxi gives NFS shares ip access and CEPHFS shares cephx access (remove the entry or use NFS:ip,CEPHFS:cephx)`,
       )
-  const cidr = String(m.export_cidr ?? '')
+  const cidr = m.export_cidr
   if (cidr && !isCidr(cidr))
     problems.push(`[manila] export_cidr = ${cidr} is not a CIDR (e.g. 192.0.2.0/24)`)
   return problems

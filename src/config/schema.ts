@@ -3,61 +3,9 @@
  * keystoneauth1 and oslo.log options included, so an old file loads unchanged) plus fuxi's own.
  * This table drives parsing, validation (through convict), and `etc/fuxi.conf.sample`.
  */
-export type OptionKind =
-  | { type: 'string'; secret?: boolean; pattern?: { re: RegExp; hint: string } }
-  | { type: 'path' }
-  | { type: 'bool' }
-  | { type: 'int'; min: number; max: number }
-  | { type: 'port' }
-  | { type: 'enum'; values: readonly string[] }
-  | { type: 'list'; values?: readonly string[] }
-  | { type: 'dict' }
+import { bool, compat, int, type OptionSpec, oneOf, path, secret, str } from './option-spec.ts'
 
-export type OptionValue =
-  | string
-  | number
-  | boolean
-  | readonly string[]
-  | Readonly<Record<string, string>>
-
-export interface OptionSpec {
-  kind: OptionKind
-  default: OptionValue
-  doc: string
-  /** Accepted for compatibility with the original fuxi; fuxi itself does not act on it. */
-  ignored?: boolean
-}
-
-const str = (doc: string, def = '', ignored = false) => ({
-  kind: { type: 'string' as const },
-  default: def,
-  doc,
-  ignored,
-})
-const secret = (doc: string) => ({
-  kind: { type: 'string' as const, secret: true },
-  default: '',
-  doc,
-})
-const bool = (doc: string, def: boolean, ignored = false) => ({
-  kind: { type: 'bool' as const },
-  default: def,
-  doc,
-  ignored,
-})
-const path = (doc: string, def: string) => ({ kind: { type: 'path' as const }, default: def, doc })
-const int = (doc: string, def: number, min: number, max: number) => ({
-  kind: { type: 'int' as const, min, max },
-  default: def,
-  doc,
-})
-const oneOf = (doc: string, values: readonly string[], def: string) => ({
-  kind: { type: 'enum' as const, values },
-  default: def,
-  doc,
-})
-const compat = (doc: string) =>
-  str(`${doc} (accepted for compatibility; not used by fuxi)`, '', true)
+export type { OptionKind, OptionSpec, OptionValue } from './option-spec.ts'
 
 export const PROVIDER_NAMES = ['local', 'cinder', 'manila'] as const
 export type ProviderName = (typeof PROVIDER_NAMES)[number]
@@ -322,13 +270,17 @@ export type SectionName = keyof typeof SCHEMA
 
 type ValueOf<S> = S extends { kind: { type: 'bool' } }
   ? boolean
-  : S extends { kind: { type: 'int' } } | { kind: { type: 'port' } }
-    ? number
-    : S extends { kind: { type: 'list' } }
-      ? readonly string[]
-      : S extends { kind: { type: 'dict' } }
-        ? Readonly<Record<string, string>>
-        : string
+  : S extends { kind: { type: 'enum'; values: readonly (infer V)[] } }
+    ? V
+    : S extends { kind: { type: 'int' } } | { kind: { type: 'port' } }
+      ? number
+      : S extends { kind: { type: 'list'; values: readonly (infer V)[] } }
+        ? readonly V[]
+        : S extends { kind: { type: 'list' } }
+          ? readonly string[]
+          : S extends { kind: { type: 'dict' } }
+            ? Readonly<Record<string, string>>
+            : string
 
 /** The validated, frozen configuration: one typed object per section. */
 export type FuxiConfig = {

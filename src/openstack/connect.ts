@@ -1,3 +1,4 @@
+import { keystoneSectionOf, type ServiceSection } from '../config/keystone-sections.ts'
 import type { FuxiConfig } from '../config/schema.ts'
 import { ConfigError } from '../errors.ts'
 import type { Logger } from '../log.ts'
@@ -5,8 +6,7 @@ import { effectiveAuth } from './keystone.ts'
 import { Session } from './session.ts'
 import { createTransport } from './transport.ts'
 
-export type ServiceSection = 'cinder' | 'manila' | 'nova'
-const SECTIONS: readonly ServiceSection[] = ['cinder', 'manila', 'nova']
+export type { ServiceSection } from '../config/keystone-sections.ts'
 
 /**
  * A Keystone session for one service section: its auth options (or those of `auth_section`, or
@@ -15,21 +15,9 @@ const SECTIONS: readonly ServiceSection[] = ['cinder', 'manila', 'nova']
  */
 export function sessionFromConfig(cfg: FuxiConfig, section: ServiceSection, log: Logger): Session {
   const own = cfg[section]
-  let authFrom: ServiceSection = section
-  if (own.auth_section) {
-    if (!SECTIONS.includes(own.auth_section as ServiceSection))
-      throw new ConfigError('fuxi.conf', [
-        `[${section}] auth_section = ${own.auth_section}: must name one of ${SECTIONS.join(', ')}`,
-      ])
-    authFrom = own.auth_section as ServiceSection
-  }
-  const authSection = cfg[authFrom]
-  const legacy = !authSection.auth_url
-  const auth = effectiveAuth(authSection, cfg.keystone)
-  if (!auth.auth_url)
-    throw new ConfigError('fuxi.conf', [
-      `[${section}] auth_url is not set (nor [keystone] auth_url): fuxi needs Keystone to reach ${section}`,
-    ])
+  const { from: authFrom, legacy, problems } = keystoneSectionOf(cfg, section)
+  if (problems.length) throw new ConfigError('fuxi.conf', problems)
+  const auth = effectiveAuth(cfg[authFrom], cfg.keystone)
   return new Session({
     section: authFrom,
     auth,

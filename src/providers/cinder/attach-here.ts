@@ -2,6 +2,7 @@ import { OpenStackHttpError, VolumeStateError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
 import type { CinderVolume } from '../../openstack/cinder.ts'
 import type { OpContext } from '../../volumes/provider.ts'
+import type { AttachFlow, CinderApi } from './attach-flow.ts'
 import {
   type AttachDecision,
   type AttachPolicy,
@@ -11,7 +12,6 @@ import {
   transitional,
 } from './attach-state.ts'
 import type { AttachmentRecord, attachmentRecords } from './attachment-records.ts'
-import type { AttachFlow, CinderApi } from './flow.ts'
 
 /** How often a mount decides again after waiting for a volume that another host was moving. */
 const SETTLE_ROUNDS = 3

@@ -3,6 +3,7 @@ import { OpenStackHttpError, VolumeStateError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
 import type { CinderVolume, ConnectionInfo, Connector } from '../../openstack/cinder.ts'
 import type { OpContext } from '../../volumes/provider.ts'
+import type { AttachFlow, FlowDeps } from './attach-flow.ts'
 import {
   attachmentKey,
   attachState,
@@ -12,7 +13,6 @@ import {
   parseHolderValue,
 } from './attach-state.ts'
 import type { AttachmentRecord } from './attachment-records.ts'
-import type { AttachFlow, FlowDeps } from './flow.ts'
 
 /**
  * This host's attachments through Cinder's attachments API. A new attachment is made with this

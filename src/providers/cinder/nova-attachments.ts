@@ -4,9 +4,9 @@ import type { Logger } from '../../log.ts'
 import type { CinderVolume } from '../../openstack/cinder.ts'
 import type { NovaClient } from '../../openstack/nova.ts'
 import { waitForStatus } from '../../openstack/wait.ts'
+import type { AttachFlow, FlowDeps } from './attach-flow.ts'
 import { attachmentKey, attachState, decideAttach, holderValue } from './attach-state.ts'
 import type { AttachmentRecord } from './attachment-records.ts'
-import type { AttachFlow, FlowDeps } from './flow.ts'
 
 /** The Nova calls the flow makes. */
 export type NovaApi = Pick<NovaClient, 'attachVolume' | 'getVolumeAttachment' | 'detachVolume'>

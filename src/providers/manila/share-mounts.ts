@@ -3,7 +3,9 @@ import { join } from 'node:path'
 import { CommandFailedError, VolumeStateError } from '../../errors.ts'
 import type { Exec } from '../../host/exec.ts'
 import { removeIfExists } from '../../host/files.ts'
-import { cephfsExport } from './access.ts'
+import type { AccessRule, ExportLocation, ManilaShare } from '../../openstack/manila.ts'
+import { MOUNT_FLAGS_KEY, mountOptions } from '../../volumes/filesystem.ts'
+import { cephfsExport, chooseExport } from './access.ts'
 
 /** How this host mounts a share, chosen by its protocol. */
 export type ShareMount = (
@@ -18,6 +20,42 @@ export type ShareMount = (
 ) & {
   /** The share's own mount options (nosuid, nodev unless it opted out), before the config's. */
   readonly options?: readonly string[]
+}
+
+/** The export location to mount, before any access is granted for it. */
+export function exportFor(
+  share: ManilaShare,
+  exports: readonly ExportLocation[],
+  exportCidr: string,
+): ExportLocation {
+  const location = chooseExport(exports, exportCidr)
+  if (!location)
+    throw new VolumeStateError(
+      `Manila share ${share.id} has no export location this host may use${exportCidr ? ` inside [manila] export_cidr = ${exportCidr}` : ''} (${exports.length} in all)`,
+    )
+  return location
+}
+
+/** How to mount `share` at `location` with access `rule`. */
+export function shareMountSpec(
+  share: ManilaShare,
+  location: ExportLocation,
+  rule: AccessRule,
+): ShareMount {
+  const options = mountOptions('nfs', 'rw', share.metadata[MOUNT_FLAGS_KEY])
+  if (share.share_proto.toUpperCase() !== 'CEPHFS')
+    return { proto: 'NFS', export: location.path, options }
+  if (!rule.access_key)
+    throw new VolumeStateError(
+      `Manila gave no access key for cephx rule ${rule.id} of share ${share.id}; check the share's access rules`,
+    )
+  return {
+    proto: 'CEPHFS',
+    export: location.path,
+    cephxId: rule.access_to,
+    key: rule.access_key,
+    options,
+  }
 }
 
 export interface ShareMountConfig {

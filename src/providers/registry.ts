@@ -1,0 +1,66 @@
+import { join } from 'node:path'
+import type { ServiceSection } from '../config/keystone-sections.ts'
+import type { FuxiConfig, ProviderName } from '../config/schema.ts'
+import type { Exec } from '../host/exec.ts'
+import type { Host } from '../host/host.ts'
+import type { Logger } from '../log.ts'
+import type { VolumeProvider } from '../volumes/provider.ts'
+
+/** What building a provider from the config may use. */
+export interface ProviderDeps {
+  readonly exec: Exec
+  readonly host: Host
+  /** This host's identity in the cloud. */
+  readonly hostId: string
+  readonly log: Logger
+}
+
+export interface ProviderEntry {
+  /** The fuxi.conf section with the provider's own options. */
+  readonly section: 'local' | 'cinder' | 'manila'
+  /** The service sections whose Keystone options the provider needs with this config. */
+  keystone(config: FuxiConfig): readonly ServiceSection[]
+  /**
+   * Builds the provider (its options parser is its parseOptions). Cloud providers are loaded
+   * only when enabled: a host serving local volumes never loads the OpenStack clients.
+   */
+  build(config: FuxiConfig, deps: ProviderDeps): Promise<VolumeProvider>
+}
+
+/** Every provider this build of fuxi can serve, by the name [DEFAULT] volume_providers uses. */
+export const PROVIDERS: { readonly [N in ProviderName]: ProviderEntry } = {
+  local: {
+    section: 'local',
+    keystone: () => [],
+    async build(config, { host, log }) {
+      const { createLocalProvider } = await import('./local/local-provider.ts')
+      return createLocalProvider(
+        {
+          dir: join(config.DEFAULT.state_dir, 'local'),
+          defaults: {
+            size: config.DEFAULT.default_volume_size,
+            maxSize: config.local.max_volume_size,
+            fstype: config.local.fstype,
+          },
+        },
+        { host, log },
+      )
+    },
+  },
+  cinder: {
+    section: 'cinder',
+    keystone: (c) => (c.cinder.volume_connector === 'openstack' ? ['cinder', 'nova'] : ['cinder']),
+    async build(config, deps) {
+      const { cinderProviderFromConfig } = await import('./cinder/from-config.ts')
+      return cinderProviderFromConfig(config, deps)
+    },
+  },
+  manila: {
+    section: 'manila',
+    keystone: () => ['manila'],
+    async build(config, deps) {
+      const { manilaProviderFromConfig } = await import('./manila/from-config.ts')
+      return manilaProviderFromConfig(config, deps)
+    },
+  },
+}
