@@ -63,6 +63,7 @@ finish() {
 trap finish EXIT
 
 run lint npx biome ci --colors=off .
+run structure node scripts/check-structure.mjs
 run types npx tsc -p tsconfig.json
 built=0
 run build node scripts/build.mjs && built=1

@@ -52,8 +52,11 @@ export type DiscardOutcome =
 /** Physical state of a volume on this host. */
 export interface PhysicalState {
   readonly mounted: boolean
-  /** Devices (or sources) attached for this volume. */
-  readonly devices: readonly string[]
+  /**
+   * What this host still holds for the volume besides the mount: the loop devices of a local
+   * volume, the id of this host's Cinder attachment, the source of a mounted share. Empty: nothing.
+   */
+  readonly held: readonly string[]
 }
 
 /**

@@ -131,7 +131,7 @@ function needsWork(
   if (rec.phase.kind !== 'idle') return true
   const held = totalRefs(rec.refs) > 0
   if (held && (rec.bootId !== bootId || (input.inUse && !input.inUse.has(rec.name)))) return true
-  return held ? !phys.mounted : phys.mounted || phys.devices.length > 0 || rec.device !== null
+  return held ? !phys.mounted : phys.mounted || phys.held.length > 0 || rec.device !== null
 }
 
 async function reconcileOne(
@@ -202,7 +202,7 @@ async function reconcileOne(
   }
   const phys = (await provider.inspect([{ name, mountpoint: mp }])).get(name) ?? {
     mounted: false,
-    devices: [],
+    held: [],
   }
   let device = rec.device
   if (totalRefs(refs) > 0) {
@@ -212,7 +212,7 @@ async function reconcileOne(
     }
   } else if (
     phys.mounted ||
-    phys.devices.length > 0 ||
+    phys.held.length > 0 ||
     rec.device !== null ||
     // a mount that died before it recorded anything may have left something only the
     // provider can find (a Cinder attachment whose answer was lost)

@@ -68,7 +68,7 @@ export function providerContract(
       await provider.unmount('m1', mp, testContext())
       assert.deepEqual((await provider.inspect([{ name: 'm1', mountpoint: mp }])).get('m1'), {
         mounted: false,
-        devices: [],
+        held: [],
       })
     })
 

@@ -218,10 +218,10 @@ export function cinderMounts(d: CinderMountDeps) {
       // Local only (mount table and attachment records): works while the cloud is unreachable.
       const [mounts, attached] = await Promise.all([host.mounts(), records.names()])
       const mounted = new Set(mounts.map((m) => m.mountPoint))
-      const out = new Map<string, { mounted: boolean; devices: string[] }>()
+      const out = new Map<string, { mounted: boolean; held: string[] }>()
       for (const t of targets) {
         const r = attached.has(t.name) ? await records.read(t.name) : undefined
-        out.set(t.name, { mounted: mounted.has(t.mountpoint), devices: r ? [r.attachmentId] : [] })
+        out.set(t.name, { mounted: mounted.has(t.mountpoint), held: r ? [r.attachmentId] : [] })
       }
       return out
     },

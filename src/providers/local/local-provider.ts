@@ -249,7 +249,7 @@ export function createLocalProvider(
       for (const t of targets)
         out.set(t.name, {
           mounted: mounted.has(t.mountpoint),
-          devices: loops.get(image(t.name)) ?? [],
+          held: loops.get(image(t.name)) ?? [],
         })
       return out
     },

@@ -257,10 +257,10 @@ export function createManilaProvider(
     async inspect(targets) {
       // Local only (the mount table): works while the cloud is unreachable.
       const mounts = new Map((await host.mounts()).map((m) => [m.mountPoint, m.source]))
-      const out = new Map<string, { mounted: boolean; devices: string[] }>()
+      const out = new Map<string, { mounted: boolean; held: string[] }>()
       for (const t of targets) {
         const source = mounts.get(t.mountpoint)
-        out.set(t.name, { mounted: source !== undefined, devices: source ? [source] : [] })
+        out.set(t.name, { mounted: source !== undefined, held: source ? [source] : [] })
       }
       return out
     },
