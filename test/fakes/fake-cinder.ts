@@ -246,16 +246,10 @@ export class FakeCinder implements CinderApi {
   }
 
   readonly metadata: MetadataApi = {
-    get: async (id) => ({ ...this.volumes.get(id)?.metadata }),
     set: async (id, md) => {
       const v = this.volumes.get(id)
       if (v) Object.assign(v.metadata, md)
       return { ...v?.metadata }
-    },
-    replace: async (id, md) => {
-      const v = this.volumes.get(id)
-      if (v) v.metadata = { ...md }
-      return { ...md }
     },
     deleteKey: async (id, key) => {
       const v = this.volumes.get(id)
