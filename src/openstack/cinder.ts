@@ -56,8 +56,11 @@ export interface CinderAttachment {
   connection_info: ConnectionInfo
 }
 
-/** os-brick's connector properties: what Cinder needs to export a volume to this host. */
-export interface Connector {
+/**
+ * os-brick's connector properties: what Cinder needs to export a volume to this host. Not the
+ * device connector (`VolumeConnector`), which makes the exported volume appear here.
+ */
+export interface ConnectorProperties {
   host: string
   ip: string
   initiator?: string
@@ -200,7 +203,7 @@ export class CinderClient {
   /** Without a connector the volume is only reserved; with one Cinder exports it and answers the connection info. */
   async createAttachment(
     volumeId: string,
-    o: { connector?: Connector; mode?: 'rw' | 'ro' } = {},
+    o: { connector?: ConnectorProperties; mode?: 'rw' | 'ro' } = {},
   ): Promise<CinderAttachment> {
     const withMode = o.mode !== undefined && (await this.api.supports(ATTACH_MODE))
     const res = await this.api.call({

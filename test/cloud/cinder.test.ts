@@ -3,11 +3,11 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { describe, it, type TestContext } from 'node:test'
 import { OpenStackHttpError } from '../../src/errors.ts'
-import { CinderClient, type Connector } from '../../src/openstack/cinder.ts'
+import { CinderClient, type ConnectorProperties } from '../../src/openstack/cinder.ts'
 import { cloudSession, IDENTITIES, type Identity, uniqueName } from '../support/devcloud.ts'
 
 const WAIT = { timeoutMs: 60_000 }
-const connector: Connector = {
+const connector: ConnectorProperties = {
   host: hostname(),
   ip: '127.0.0.1',
   platform: 'x86_64',

@@ -5,7 +5,7 @@ import { OpenStackHttpError } from '../../src/errors.ts'
 import type {
   CinderAttachment,
   CinderVolume,
-  Connector,
+  ConnectorProperties,
   CreateVolumeRequest,
   ListVolumesFilter,
 } from '../../src/openstack/cinder.ts'
@@ -146,7 +146,7 @@ export class FakeCinder implements CinderApi {
 
   async createAttachment(
     volumeId: string,
-    o: { connector?: Connector; mode?: 'rw' | 'ro' } = {},
+    o: { connector?: ConnectorProperties; mode?: 'rw' | 'ro' } = {},
   ): Promise<CinderAttachment> {
     this.calls.push('attachment create')
     this.#fail('createAttachment', 'POST')

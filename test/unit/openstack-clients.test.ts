@@ -2,7 +2,11 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { defaultConfig } from '../../src/config/load.ts'
 import { OpenStackHttpError, OpenStackVersionError } from '../../src/errors.ts'
-import { CinderClient, type Connector, LIST_MAX_PAGES } from '../../src/openstack/cinder.ts'
+import {
+  CinderClient,
+  type ConnectorProperties,
+  LIST_MAX_PAGES,
+} from '../../src/openstack/cinder.ts'
 import { rangeFromVersionDocument, versionRoot } from '../../src/openstack/microversion.ts'
 import { NovaClient } from '../../src/openstack/nova.ts'
 import { Session } from '../../src/openstack/session.ts'
@@ -16,7 +20,7 @@ const ATT = '8952d26b-b8ff-4d87-8bee-8bbecf573670'
 const SHARE = '2c7de157-085e-4f7f-ab88-05d5f62de6ac'
 const connector = (
   loadSample('cinder-32-attachment-update-connector').request.json as {
-    attachment: { connector: Connector }
+    attachment: { connector: ConnectorProperties }
   }
 ).attachment.connector
 

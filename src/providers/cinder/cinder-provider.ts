@@ -8,7 +8,7 @@ import {
 } from '../../errors.ts'
 import type { Host } from '../../host/host.ts'
 import type { Logger } from '../../log.ts'
-import type { CinderVolume, Connector } from '../../openstack/cinder.ts'
+import type { CinderVolume, ConnectorProperties as Connector } from '../../openstack/cinder.ts'
 import {
   ensureFilesystem,
   MOUNT_FLAGS_KEY,

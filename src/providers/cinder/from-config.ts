@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { readdir, realpath } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FuxiConfig } from '../../config/schema.ts'
-import { hostConnector } from '../../connectors/connector.ts'
+import { hostConnectorProperties } from '../../connectors/connector.ts'
 import { iscsiConnector } from '../../connectors/iscsi.ts'
 import { localConnector } from '../../connectors/local.ts'
 import { rbdConnector } from '../../connectors/rbd.ts'
@@ -60,7 +60,7 @@ export async function cinderProviderFromConfig(
         availabilityZone: c.availability_zone,
         multiattach: c.multiattach,
       },
-      connector: hostConnector(hostId, config.DEFAULT.my_ip, iscsiInitiator()),
+      connector: hostConnectorProperties(hostId, config.DEFAULT.my_ip, iscsiInitiator()),
       stateDir: join(config.DEFAULT.state_dir, 'cinder'),
       takeover: c.takeover as 'never' | 'stale' | 'force',
       takeoverAfterMs: c.takeover_after * 1000,

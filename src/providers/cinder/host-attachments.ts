@@ -1,7 +1,11 @@
 import { connectorFor } from '../../connectors/connector.ts'
 import { OpenStackHttpError, VolumeStateError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
-import type { CinderVolume, ConnectionInfo, Connector } from '../../openstack/cinder.ts'
+import type {
+  CinderVolume,
+  ConnectionInfo,
+  ConnectorProperties as Connector,
+} from '../../openstack/cinder.ts'
 import type { OpContext } from '../../volumes/provider.ts'
 import {
   attachmentKey,
