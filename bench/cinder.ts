@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, rmSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
-import { hostConnector } from '../src/connectors/connector.ts'
+import { hostConnectorProperties } from '../src/connectors/connector.ts'
 import { CinderClient } from '../src/openstack/cinder.ts'
 import { LIST_FRESH_MS } from '../src/volumes/volume-catalog.ts'
 import { Daemon } from '../test/support/daemon.ts'
@@ -46,7 +46,7 @@ for (let i = 0; i < N; i++) {
   const id = v?.id ?? ''
   const att = await timed(hand.attach, async () => {
     const a = await api.createAttachment(id, {
-      connector: hostConnector('bench-host', '127.0.0.1'),
+      connector: hostConnectorProperties('bench-host', '127.0.0.1'),
     })
     await api.completeAttachment(a.id)
     return a

@@ -27,7 +27,7 @@ import {
   writeSync,
 } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
-import { hostConnector } from '../src/connectors/connector.ts'
+import { hostConnectorProperties } from '../src/connectors/connector.ts'
 import { CinderClient } from '../src/openstack/cinder.ts'
 import { ManilaClient } from '../src/openstack/manila.ts'
 import { GET_RETRY_DELAYS_MS } from '../src/openstack/transport.ts'
@@ -458,7 +458,7 @@ async function cinderFaults() {
   const [v8] = await cinder.listVolumes({ name: 'c8', metadata: { volume_from: e.volumeFrom } })
   if (!v8) throw new Error('no Cinder volume c8')
   const stuck = await cinder.createAttachment(v8.id, {
-    connector: hostConnector('stuck-host', '127.0.0.1'),
+    connector: hostConnectorProperties('stuck-host', '127.0.0.1'),
   })
   await cinder.metadata.set(v8.id, {
     [attachmentKey(stuck.id)]: holderValue('stuck-host', 'rw', Date.now()),

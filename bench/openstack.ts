@@ -6,7 +6,7 @@
 // 3. one token renewal shared by concurrent callers.
 import { Agent, createServer, request } from 'node:http'
 import { hostname } from 'node:os'
-import { CinderClient, type Connector } from '../src/openstack/cinder.ts'
+import { CinderClient, type ConnectorProperties } from '../src/openstack/cinder.ts'
 import { ManilaClient } from '../src/openstack/manila.ts'
 import { Session } from '../src/openstack/session.ts'
 import { createTransport, type HttpTransport } from '../src/openstack/transport.ts'
@@ -108,7 +108,7 @@ const c = counting(createTransport({ timeoutMs: 30_000, log }))
 const s = session(c.transport)
 const cinder = new CinderClient(s)
 const manila = new ManilaClient(s)
-const connector: Connector = {
+const connector: ConnectorProperties = {
   host: hostname(),
   ip: '127.0.0.1',
   multipath: false,

@@ -128,6 +128,13 @@ export class OpenStackVersionError extends FuxiError {
   }
 }
 
+/** Something fuxi waited on (a socket, a device) did not answer in time. */
+export class TimeoutError extends FuxiError {
+  constructor(message: string) {
+    super('TIMEOUT', message)
+  }
+}
+
 /** A resource ended in an error state, or did not reach the wanted state before the deadline. */
 export class OpenStackWaitError extends FuxiError {
   readonly lastStatus: string | undefined

@@ -1,6 +1,6 @@
 import { VolumeStateError } from '../errors.ts'
 import type { Logger } from '../log.ts'
-import type { ConnectionInfo, Connector } from '../openstack/cinder.ts'
+import type { ConnectionInfo, ConnectorProperties } from '../openstack/cinder.ts'
 
 /**
  * Makes a Cinder volume's block device appear on (and disappear from) this host, for one
@@ -42,7 +42,11 @@ export function connectorFor(
  * This host as Cinder's connector properties describe it (no instance_uuid: a host attach). The
  * host is this host's id, not its name: hosts cloned from one image share a name.
  */
-export function hostConnector(hostId: string, myIp: string, initiator?: string): Connector {
+export function hostConnectorProperties(
+  hostId: string,
+  myIp: string,
+  initiator?: string,
+): ConnectorProperties {
   return {
     host: hostId,
     ip: myIp || '127.0.0.1',

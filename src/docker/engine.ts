@@ -1,4 +1,4 @@
-import { request } from 'node:http'
+import { unixRequest } from '../protocol/client.ts'
 
 /**
  * States in which a container has released its volume mounts. Anything else (running, paused,
@@ -22,9 +22,13 @@ interface ContainerSummary {
 export function createDockerEngine(socketPath: string): DockerEngine {
   return {
     async volumesInUse() {
-      const body = await get(socketPath, '/containers/json?all=1').catch(() => undefined)
-      if (body === undefined) return undefined
-      const list = JSON.parse(body) as ContainerSummary[]
+      const res = await unixRequest(socketPath, {
+        method: 'GET',
+        path: '/containers/json?all=1',
+        timeoutMs: ENGINE_TIMEOUT_MS,
+      }).catch(() => undefined)
+      if (res?.status !== 200) return undefined
+      const list = JSON.parse(res.text) as ContainerSummary[]
       const names = new Set<string>()
       for (const c of list) {
         if (RELEASED_STATES.has(c.State ?? '')) continue
@@ -34,22 +38,4 @@ export function createDockerEngine(socketPath: string): DockerEngine {
       return names
     },
   }
-}
-
-function get(socketPath: string, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'GET', timeout: ENGINE_TIMEOUT_MS }, (res) => {
-      let data = ''
-      res.setEncoding('utf8')
-      res.on('data', (c: string) => {
-        data += c
-      })
-      res.on('end', () =>
-        res.statusCode === 200 ? resolve(data) : reject(new Error(`HTTP ${res.statusCode}`)),
-      )
-    })
-    req.on('timeout', () => req.destroy(new Error('docker API timed out')))
-    req.on('error', reject)
-    req.end()
-  })
 }

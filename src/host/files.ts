@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { open, rename, unlink } from 'node:fs/promises'
+import { mkdir, open, rename, rmdir, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { VolumeStateError } from '../errors.ts'
 
@@ -50,6 +50,18 @@ function diskError(e: unknown, dir: string): unknown {
 /** unlink that treats "already gone" as done. */
 export async function removeIfExists(path: string): Promise<void> {
   await unlink(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e
+  })
+}
+
+/** Makes a directory and its missing parents, root only (0700); an existing one is kept as is. */
+export async function makePrivateDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true, mode: 0o700 })
+}
+
+/** rmdir that treats "already gone" as done (a directory that is not empty still fails). */
+export async function removeDirIfExists(path: string): Promise<void> {
+  await rmdir(path).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') throw e
   })
 }

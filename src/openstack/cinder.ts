@@ -1,20 +1,21 @@
 import { OpenStackHttpError } from '../errors.ts'
 import { type MetadataApi, ResourceMetadata, ServiceApi } from './service-api.ts'
 import type { Session } from './session.ts'
-import { resourceWait, waitForStatus } from './wait.ts'
+import { resourceWait } from './wait.ts'
 
 /** Pages and volumes a list follows at most (Cinder's pages hold up to 1000). */
 export const LIST_MAX_PAGES = 100
-export const LIST_MAX_ITEMS = 50_000
+const LIST_MAX_ITEMS = 50_000
 
 /** Cinder v3. Attachments need 3.27, completing one 3.44, the attach mode 3.54. */
-export const CINDER_TARGET_VERSION = '3.54'
+const CINDER_TARGET_VERSION = '3.54'
 const ATTACHMENTS = '3.27'
 const COMPLETE = '3.44'
 const ATTACH_MODE = '3.54'
 const MESSAGES = '3.3'
-const LEGACY_HINT =
-  'fuxi falls back to the legacy attach actions (os-reserve, os-initialize_connection, os-attach) on such clouds'
+/** Said when Cinder is too old: the providers have no path through os-reserve/os-attach. */
+const ATTACHMENTS_ONLY =
+  'fuxi attaches volumes only through the attachments API, not the legacy os-attach actions: use a Cinder that offers microversion 3.44 or later'
 
 export interface CinderAttachmentRef {
   id?: string
@@ -40,7 +41,7 @@ export interface CinderVolume {
   encrypted?: boolean
 }
 
-/** Connection info as the attachments API returns it (flat; the legacy API nests it under data). */
+/** Connection info as the attachments API returns it (flat: no `data` level). */
 export interface ConnectionInfo {
   driver_volume_type?: string
   [key: string]: unknown
@@ -55,8 +56,11 @@ export interface CinderAttachment {
   connection_info: ConnectionInfo
 }
 
-/** os-brick's connector properties: what Cinder needs to export a volume to this host. */
-export interface Connector {
+/**
+ * os-brick's connector properties: what Cinder needs to export a volume to this host. Not the
+ * device connector (`VolumeConnector`), which makes the exported volume appear here.
+ */
+export interface ConnectorProperties {
   host: string
   ip: string
   initiator?: string
@@ -65,15 +69,6 @@ export interface Connector {
   multipath: boolean
   do_local_attach?: boolean
   [key: string]: unknown
-}
-
-export interface CinderSnapshot {
-  id: string
-  name: string | null
-  status: string
-  size: number
-  volume_id: string
-  metadata: Record<string, string>
 }
 
 export interface CreateVolumeRequest {
@@ -98,7 +93,7 @@ export interface ListVolumesFilter {
   pageSize?: number
 }
 
-export const CINDER_VOLUME_ERROR_STATES = [
+const CINDER_VOLUME_ERROR_STATES = [
   'error',
   'error_deleting',
   'error_extending',
@@ -114,7 +109,7 @@ export const waitForVolumeStatus = resourceWait<CinderVolume>(
 
 export class CinderClient {
   readonly api: ServiceApi
-  /** Volume metadata: get, set (merge), replace, deleteKey. */
+  /** Volume metadata: set (merge) and deleteKey. */
   readonly metadata: MetadataApi
 
   constructor(session: Session) {
@@ -126,11 +121,6 @@ export class CinderClient {
       versionHeaders: (v) => ({ 'OpenStack-API-Version': `volume ${v}` }),
     })
     this.metadata = new ResourceMetadata(this.api, '/volumes')
-  }
-
-  /** Whether the attachments API (3.44 with os-complete) is there; otherwise use the legacy actions. */
-  supportsAttachments(): Promise<boolean> {
-    return this.api.supports(COMPLETE)
   }
 
   // ---- volumes
@@ -197,10 +187,6 @@ export class CinderClient {
     return res.status !== 404
   }
 
-  async extendVolume(id: string, newSizeGiB: number): Promise<void> {
-    await this.volumeAction(id, { 'os-extend': { new_size: newSizeGiB } })
-  }
-
   /** Waits until the volume is in one of `want` (an error state ends the wait with Cinder's reason). */
   waitForVolume(
     id: string,
@@ -217,7 +203,7 @@ export class CinderClient {
   /** Without a connector the volume is only reserved; with one Cinder exports it and answers the connection info. */
   async createAttachment(
     volumeId: string,
-    o: { connector?: Connector; instanceUuid?: string; mode?: 'rw' | 'ro' } = {},
+    o: { connector?: ConnectorProperties; mode?: 'rw' | 'ro' } = {},
   ): Promise<CinderAttachment> {
     const withMode = o.mode !== undefined && (await this.api.supports(ATTACH_MODE))
     const res = await this.api.call({
@@ -227,21 +213,10 @@ export class CinderClient {
         attachment: {
           volume_uuid: volumeId,
           ...(o.connector ? { connector: o.connector } : {}),
-          ...(o.instanceUuid ? { instance_uuid: o.instanceUuid } : {}),
           ...(withMode ? { mode: o.mode } : {}),
         },
       },
-      needs: { version: ATTACHMENTS, what: 'the attachments API', hint: LEGACY_HINT },
-    })
-    return attachmentOf((res.json as { attachment: unknown }).attachment)
-  }
-
-  async updateAttachment(id: string, connector: Connector): Promise<CinderAttachment> {
-    const res = await this.api.call({
-      method: 'PUT',
-      path: `/attachments/${enc(id)}`,
-      json: { attachment: { connector } },
-      needs: { version: ATTACHMENTS, what: 'the attachments API', hint: LEGACY_HINT },
+      needs: { version: ATTACHMENTS, what: 'the attachments API', hint: ATTACHMENTS_ONLY },
     })
     return attachmentOf((res.json as { attachment: unknown }).attachment)
   }
@@ -252,7 +227,7 @@ export class CinderClient {
       method: 'POST',
       path: `/attachments/${enc(id)}/action`,
       json: { 'os-complete': null },
-      needs: { version: COMPLETE, what: 'completing an attachment', hint: LEGACY_HINT },
+      needs: { version: COMPLETE, what: 'completing an attachment', hint: ATTACHMENTS_ONLY },
     })
   }
 
@@ -261,7 +236,7 @@ export class CinderClient {
       method: 'GET',
       path: `/attachments/${enc(id)}`,
       okStatuses: [404],
-      needs: { version: ATTACHMENTS, what: 'the attachments API', hint: LEGACY_HINT },
+      needs: { version: ATTACHMENTS, what: 'the attachments API', hint: ATTACHMENTS_ONLY },
     })
     return res.status === 404
       ? undefined
@@ -273,7 +248,7 @@ export class CinderClient {
       method: 'GET',
       path: '/attachments/detail',
       query: { volume_id: volumeId },
-      needs: { version: ATTACHMENTS, what: 'the attachments API', hint: LEGACY_HINT },
+      needs: { version: ATTACHMENTS, what: 'the attachments API', hint: ATTACHMENTS_ONLY },
     })
     return ((res.json as { attachments?: unknown[] }).attachments ?? []).map(attachmentOf)
   }
@@ -284,105 +259,9 @@ export class CinderClient {
       method: 'DELETE',
       path: `/attachments/${enc(id)}`,
       okStatuses: [404],
-      needs: { version: ATTACHMENTS, what: 'the attachments API', hint: LEGACY_HINT },
+      needs: { version: ATTACHMENTS, what: 'the attachments API', hint: ATTACHMENTS_ONLY },
     })
     return res.status !== 404
-  }
-
-  // ---- legacy attach actions (clouds without the attachments API)
-  async reserve(id: string): Promise<void> {
-    await this.volumeAction(id, { 'os-reserve': null })
-  }
-
-  async unreserve(id: string): Promise<void> {
-    await this.volumeAction(id, { 'os-unreserve': null })
-  }
-
-  /** Legacy: exports the volume to the connector; answers `{driver_volume_type, data}`. */
-  async initializeConnection(
-    id: string,
-    connector: Connector,
-  ): Promise<{ driver_volume_type: string; data: Record<string, unknown> }> {
-    const res = await this.volumeAction(id, { 'os-initialize_connection': { connector } })
-    return (
-      res as { connection_info: { driver_volume_type: string; data: Record<string, unknown> } }
-    ).connection_info
-  }
-
-  async attach(
-    id: string,
-    o: { hostName: string; mountpoint: string; mode?: 'rw' | 'ro' },
-  ): Promise<void> {
-    await this.volumeAction(id, {
-      'os-attach': { host_name: o.hostName, mountpoint: o.mountpoint, mode: o.mode ?? 'rw' },
-    })
-  }
-
-  async beginDetaching(id: string): Promise<void> {
-    await this.volumeAction(id, { 'os-begin_detaching': null })
-  }
-
-  async terminateConnection(id: string, connector: Connector): Promise<void> {
-    await this.volumeAction(id, { 'os-terminate_connection': { connector } })
-  }
-
-  async detach(id: string, attachmentId: string): Promise<void> {
-    await this.volumeAction(id, { 'os-detach': { attachment_id: attachmentId } })
-  }
-
-  // ---- snapshots
-  async createSnapshot(r: {
-    volume_id: string
-    name: string
-    description?: string
-    metadata?: Record<string, string>
-    force?: boolean
-  }): Promise<CinderSnapshot> {
-    const res = await this.api.call({ method: 'POST', path: '/snapshots', json: { snapshot: r } })
-    return snapshotOf((res.json as { snapshot: unknown }).snapshot)
-  }
-
-  async getSnapshot(id: string): Promise<CinderSnapshot | undefined> {
-    const res = await this.api.call({
-      method: 'GET',
-      path: `/snapshots/${enc(id)}`,
-      okStatuses: [404],
-    })
-    return res.status === 404 ? undefined : snapshotOf((res.json as { snapshot: unknown }).snapshot)
-  }
-
-  async listSnapshots(f: { volumeId?: string; name?: string } = {}): Promise<CinderSnapshot[]> {
-    const res = await this.api.call({
-      method: 'GET',
-      path: '/snapshots/detail',
-      query: { volume_id: f.volumeId, name: f.name },
-    })
-    return ((res.json as { snapshots?: unknown[] }).snapshots ?? []).map(snapshotOf)
-  }
-
-  async deleteSnapshot(id: string): Promise<boolean> {
-    const res = await this.api.call({
-      method: 'DELETE',
-      path: `/snapshots/${enc(id)}`,
-      okStatuses: [404],
-    })
-    return res.status !== 404
-  }
-
-  waitForSnapshot(
-    id: string,
-    want: readonly string[],
-    o: { timeoutMs: number; goneIsSuccess?: boolean },
-  ): Promise<CinderSnapshot | undefined> {
-    return waitForStatus({
-      what: `Cinder snapshot ${id}`,
-      poll: () => this.getSnapshot(id),
-      status: (s) => s.status,
-      want,
-      errorStates: ['error', 'error_deleting'],
-      fault: () => this.lastUserMessage(id),
-      ...o,
-    })
   }
 
   /** Cinder's newest user message about a resource (why it went to error), if the cloud has them. */
@@ -399,15 +278,6 @@ export class CinderClient {
     } catch {
       return undefined // a reason is a bonus; the caller reports the state anyway
     }
-  }
-
-  async volumeAction(id: string, action: Record<string, unknown>): Promise<unknown> {
-    const res = await this.api.call({
-      method: 'POST',
-      path: `/volumes/${enc(id)}/action`,
-      json: action,
-    })
-    return res.json
   }
 }
 
@@ -426,9 +296,4 @@ function volumeOf(v: unknown): CinderVolume {
 function attachmentOf(a: unknown): CinderAttachment {
   const o = a as CinderAttachment
   return { ...o, connection_info: o.connection_info ?? {} }
-}
-
-function snapshotOf(s: unknown): CinderSnapshot {
-  const o = s as CinderSnapshot
-  return { ...o, metadata: o.metadata ?? {} }
 }

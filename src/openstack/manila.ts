@@ -3,7 +3,7 @@ import type { Session } from './session.ts'
 import { resourceWait, type WaitOptions, waitForStatus } from './wait.ts'
 
 /** Manila v2. The access rules API fuxi uses (list by share, rule metadata) needs 2.45. */
-export const MANILA_TARGET_VERSION = '2.65'
+const MANILA_TARGET_VERSION = '2.65'
 const ACCESS_RULES = '2.45'
 const MESSAGES = '2.37'
 
@@ -51,7 +51,7 @@ export interface CreateShareRequest {
   share_network_id?: string
 }
 
-export const MANILA_SHARE_ERROR_STATES = [
+const MANILA_SHARE_ERROR_STATES = [
   'error',
   'error_deleting',
   'extending_error',
@@ -93,7 +93,7 @@ export interface AllowAccessRequest {
 
 export class ManilaClient {
   readonly api: ServiceApi
-  /** Share metadata: get, set (merge), replace, deleteKey. */
+  /** Share metadata: set (merge) and deleteKey. */
   readonly metadata: MetadataApi
 
   constructor(session: Session) {

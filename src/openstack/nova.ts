@@ -2,7 +2,7 @@ import { ServiceApi } from './service-api.ts'
 import type { Session } from './session.ts'
 
 /** Nova (compute v2.1): server volume attachments, for the Nova connector (fuxi inside an instance). */
-export const NOVA_TARGET_VERSION = '2.89'
+const NOVA_TARGET_VERSION = '2.89'
 
 export interface ServerVolumeAttachment {
   volumeId: string
@@ -64,14 +64,6 @@ export class NovaClient {
     })
     if (res.status === 404) return undefined
     return (res.json as { volumeAttachment: ServerVolumeAttachment }).volumeAttachment
-  }
-
-  async listVolumeAttachments(serverId: string): Promise<ServerVolumeAttachment[]> {
-    const res = await this.api.call({
-      method: 'GET',
-      path: `/servers/${enc(serverId)}/os-volume_attachments`,
-    })
-    return (res.json as { volumeAttachments?: ServerVolumeAttachment[] }).volumeAttachments ?? []
   }
 }
 

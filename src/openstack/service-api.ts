@@ -121,9 +121,7 @@ export class ServiceApi {
 
 /** Metadata of one kind of resource (volume, share). */
 export interface MetadataApi {
-  get(id: string): Promise<Record<string, string>>
   set(id: string, md: Record<string, string>): Promise<Record<string, string>>
-  replace(id: string, md: Record<string, string>): Promise<Record<string, string>>
   deleteKey(id: string, key: string): Promise<void>
 }
 
@@ -137,18 +135,14 @@ export class ResourceMetadata implements MetadataApi {
     this.#collection = collection
   }
 
-  async get(id: string): Promise<Record<string, string>> {
-    return this.#send('GET', id)
-  }
-
   /** Adds or changes these keys; the others stay. Returns the whole metadata. */
   async set(id: string, md: Record<string, string>): Promise<Record<string, string>> {
-    return this.#send('POST', id, md)
-  }
-
-  /** Replaces all metadata with `md`. */
-  async replace(id: string, md: Record<string, string>): Promise<Record<string, string>> {
-    return this.#send('PUT', id, md)
+    const res = await this.#api.call({
+      method: 'POST',
+      path: `${this.#collection}/${encodeURIComponent(id)}/metadata`,
+      json: { metadata: md },
+    })
+    return (res.json as { metadata: Record<string, string> }).metadata
   }
 
   /** Removes one key; a missing key is not an error. */
@@ -158,14 +152,5 @@ export class ResourceMetadata implements MetadataApi {
       path: `${this.#collection}/${encodeURIComponent(id)}/metadata/${encodeURIComponent(key)}`,
       okStatuses: [404],
     })
-  }
-
-  async #send(method: 'GET' | 'POST' | 'PUT', id: string, md?: Record<string, string>) {
-    const res = await this.#api.call({
-      method,
-      path: `${this.#collection}/${encodeURIComponent(id)}/metadata`,
-      json: md === undefined ? undefined : { metadata: md },
-    })
-    return (res.json as { metadata: Record<string, string> }).metadata
   }
 }

@@ -1,5 +1,4 @@
 import { getHeapStatistics } from 'node:v8'
-import type { FastifyInstance } from 'fastify'
 import { BUDGET_MS, withDeadline } from '../deadline.ts'
 import { VolumeNotFoundError } from '../errors.ts'
 import type { ReconcileAction } from '../volumes/reconciler.ts'
@@ -12,16 +11,23 @@ export interface Routes {
   readonly reconcile: () => Promise<ReconcileAction[]>
 }
 
-/** Every VolumeDriver endpoint, plus fuxi's admin endpoints (never called by dockerd). */
-export function registerRoutes(app: FastifyInstance, { volumes, reconcile }: Routes): void {
+/** One POST endpoint: the request's parsed JSON body in, the answer out; throws become `{Err}`. */
+export type Endpoint = (body: unknown) => Promise<object>
+
+/**
+ * Every VolumeDriver endpoint, plus fuxi's admin endpoints (never called by dockerd), by path.
+ * server.ts serves them; they know nothing of HTTP.
+ */
+export function endpoints({ volumes, reconcile }: Routes): ReadonlyMap<string, Endpoint> {
+  const table = new Map<string, Endpoint>()
   // Each of dockerd's calls runs within the budget its timeout for it leaves (see deadline.ts);
   // fuxi's admin calls (a whole reconcile) are not dockerd's and have none.
   const post = (
     path: string,
     handler: (body: Record<string, unknown>) => Promise<object> | object,
   ) =>
-    app.post(path, async (req) => {
-      const body = asObject(req.body === undefined ? {} : req.body)
+    table.set(path, async (raw) => {
+      const body = asObject(raw === undefined ? {} : raw)
       if (!path.startsWith('/VolumeDriver.')) return handler(body)
       const op = path.slice('/VolumeDriver.'.length)
       const budget =
@@ -96,4 +102,5 @@ export function registerRoutes(app: FastifyInstance, { volumes, reconcile }: Rou
       Err: '',
     }
   })
+  return table
 }

@@ -2,7 +2,10 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import { isFuxiError, messageOf } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { PLUGIN_CONTENT_TYPE } from './messages.ts'
-import { type Routes, registerRoutes } from './routes.ts'
+import { endpoints, type Routes } from './routes.ts'
+
+/** The server's type, for the composition root (only this file imports Fastify). */
+export type { FastifyInstance }
 
 /** Large enough for any real request (Create with options is < 1 KiB). */
 export const BODY_LIMIT = 64 * 1024
@@ -104,6 +107,6 @@ export function createServer(
     void reply.code(404).send({ Err: `unknown endpoint ${req.method} ${req.url}` })
   })
 
-  registerRoutes(app, routes)
+  for (const [path, endpoint] of endpoints(routes)) app.post(path, (req) => endpoint(req.body))
   return app
 }

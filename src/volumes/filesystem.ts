@@ -1,6 +1,6 @@
-import { mkdir, rmdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { VolumeStateError } from '../errors.ts'
+import { makePrivateDir, removeDirIfExists } from '../host/files.ts'
 import type { Host } from '../host/host.ts'
 import type { Logger } from '../log.ts'
 import type { OpContext } from './provider.ts'
@@ -46,9 +46,9 @@ export async function ensureFilesystem(
 
 /** Removes an (unmounted) mountpoint directory; a leftover is logged, never fatal. */
 export async function removeMountpoint(mountpoint: string, log: Logger): Promise<void> {
-  await rmdir(mountpoint).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'ENOENT') log.warn({ err: e, mountpoint }, 'mountpoint directory not removed')
-  })
+  await removeDirIfExists(mountpoint).catch((err: unknown) =>
+    log.warn({ err, mountpoint }, 'mountpoint directory not removed'),
+  )
 }
 
 /**
@@ -102,8 +102,8 @@ export async function mountOnce(
     )
   if (!current) {
     // Only root reaches volume data through the data root; containers get it by bind mount.
-    await mkdir(dirname(mountpoint), { recursive: true, mode: 0o700 })
-    await mkdir(mountpoint, { recursive: true, mode: 0o700 })
+    await makePrivateDir(dirname(mountpoint))
+    await makePrivateDir(mountpoint)
     await host.mount(device, mountpoint, fstype, o.options ?? mountOptions(fstype, 'rw'))
   }
 }

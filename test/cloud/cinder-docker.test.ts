@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
-import { hostConnector } from '../../src/connectors/connector.ts'
+import { hostConnectorProperties } from '../../src/connectors/connector.ts'
 import { CinderClient, type CinderVolume } from '../../src/openstack/cinder.ts'
 import { cloudSession, demoAuthConf, devcloudAuth, uniqueName } from '../support/devcloud.ts'
 import { useDockerEnv } from '../support/docker-env.ts'
@@ -81,7 +81,7 @@ describe('docker volumes on Cinder (dev cloud)', () => {
     })
     await api.waitForVolume(made.id, ['available'], WAIT)
     const att = await api.createAttachment(made.id, {
-      connector: { ...hostConnector('test-host', '127.0.0.1'), host: 'prep' },
+      connector: { ...hostConnectorProperties('test-host', '127.0.0.1'), host: 'prep' },
     })
     const dev = String(att.connection_info.device_path)
     const mnt = await mkdtemp('/var/lib/fuxi-test/premade-')
@@ -106,7 +106,10 @@ describe('docker volumes on Cinder (dev cloud)', () => {
     await e.createVolume('held')
     const v = await fuxiVolume(api, volumeFrom, 'held')
     const att = await api.createAttachment(v.id, {
-      connector: { ...hostConnector('test-host', '127.0.0.1'), host: 'other-docker-host' },
+      connector: {
+        ...hostConnectorProperties('test-host', '127.0.0.1'),
+        host: 'other-docker-host',
+      },
     })
     await api.completeAttachment(att.id)
     await api.metadata.set(v.id, { [`fuxi_attachment_${att.id}`]: 'other-docker-host' }) // as fuxi there does

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { it, type TestContext } from 'node:test'
-import { hostConnector } from '../../src/connectors/connector.ts'
+import { hostConnectorProperties } from '../../src/connectors/connector.ts'
 import { localConnector } from '../../src/connectors/local.ts'
 import { VolumeInUseError } from '../../src/errors.ts'
 import { createExec } from '../../src/host/exec.ts'
@@ -46,7 +46,7 @@ async function make(
       }
     }))
   const connector = {
-    ...hostConnector('test-host', '127.0.0.1'),
+    ...hostConnectorProperties('test-host', '127.0.0.1'),
     ...(o.hostName ? { host: o.hostName } : {}),
   }
   const provider = createCinderProvider(

@@ -179,8 +179,8 @@ describe('typed errors from the real services', () => {
     assert.equal(forbidden.kind, 'forbidden')
     assert.match(forbidden.detail, /Policy doesn't allow volume_extension:services:index/)
     assert.match(forbidden.requestId ?? '', /^req-/)
-    const missing = await cinder
-      .extendVolume('00000000-0000-0000-0000-000000000000', 2)
+    const missing = await cinder.metadata
+      .set('00000000-0000-0000-0000-000000000000', { k: 'v' })
       .catch((e: unknown) => e)
     assert.ok(missing instanceof OpenStackHttpError)
     assert.equal(missing.status, 404)

@@ -55,7 +55,7 @@ describe('Manila v2 against the dev cloud', { concurrency: IDENTITIES.length }, 
         k1: 'v1',
       })
       await manila.metadata.deleteKey(created.id, 'k1')
-      assert.deepEqual(await manila.metadata.get(created.id), { 'fuxi-test': tag })
+      assert.deepEqual((await manila.getShare(created.id))?.metadata, { 'fuxi-test': tag })
 
       const rule = await manila.allowAccess(created.id, {
         access_type: 'ip',

@@ -5,7 +5,7 @@ import { OpenStackHttpError } from '../../src/errors.ts'
 import type {
   CinderAttachment,
   CinderVolume,
-  Connector,
+  ConnectorProperties,
   CreateVolumeRequest,
   ListVolumesFilter,
 } from '../../src/openstack/cinder.ts'
@@ -146,7 +146,7 @@ export class FakeCinder implements CinderApi {
 
   async createAttachment(
     volumeId: string,
-    o: { connector?: Connector; mode?: 'rw' | 'ro' } = {},
+    o: { connector?: ConnectorProperties; mode?: 'rw' | 'ro' } = {},
   ): Promise<CinderAttachment> {
     this.calls.push('attachment create')
     this.#fail('createAttachment', 'POST')
@@ -246,16 +246,10 @@ export class FakeCinder implements CinderApi {
   }
 
   readonly metadata: MetadataApi = {
-    get: async (id) => ({ ...this.volumes.get(id)?.metadata }),
     set: async (id, md) => {
       const v = this.volumes.get(id)
       if (v) Object.assign(v.metadata, md)
       return { ...v?.metadata }
-    },
-    replace: async (id, md) => {
-      const v = this.volumes.get(id)
-      if (v) v.metadata = { ...md }
-      return { ...md }
     },
     deleteKey: async (id, key) => {
       const v = this.volumes.get(id)

@@ -209,16 +209,10 @@ export class FakeManila implements ManilaApi {
   }
 
   readonly metadata: MetadataApi = {
-    get: async (id) => ({ ...this.shares.get(id)?.metadata }),
     set: async (id, md) => {
       const s = this.shares.get(id)
       if (s) Object.assign(s.metadata, md)
       return { ...s?.metadata }
-    },
-    replace: async (id, md) => {
-      const s = this.shares.get(id)
-      if (s) s.metadata = { ...md }
-      return { ...md }
     },
     deleteKey: async (id, key) => {
       const s = this.shares.get(id)

@@ -6,7 +6,7 @@ import { localConnector } from '../../src/connectors/local.ts'
 import { deviceInUse } from '../../src/host/device-use.ts'
 import { createExec } from '../../src/host/exec.ts'
 import { createLinuxHost } from '../../src/host/linux-host.ts'
-import type { CinderAttachment, Connector } from '../../src/openstack/cinder.ts'
+import type { CinderAttachment, ConnectorProperties } from '../../src/openstack/cinder.ts'
 import { createCinderProvider } from '../../src/providers/cinder/cinder-provider.ts'
 import { testContext } from '../contract/provider-contract.ts'
 import { FakeCinder } from '../fakes/fake-cinder.ts'
@@ -24,7 +24,7 @@ class PointingCinder extends FakeCinder {
   device = ''
   override async createAttachment(
     volumeId: string,
-    o: { connector?: Connector; mode?: 'rw' | 'ro' } = {},
+    o: { connector?: ConnectorProperties; mode?: 'rw' | 'ro' } = {},
   ): Promise<CinderAttachment> {
     const a = await super.createAttachment(volumeId, {})
     const info = { driver_volume_type: 'local', device_path: this.device, access_mode: 'rw' }

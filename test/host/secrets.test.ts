@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import { iscsiConnector } from '../../src/connectors/iscsi.ts'
 import { createExec } from '../../src/host/exec.ts'
 import { createLinuxHost } from '../../src/host/linux-host.ts'
-import type { CinderAttachment, Connector } from '../../src/openstack/cinder.ts'
+import type { CinderAttachment, ConnectorProperties } from '../../src/openstack/cinder.ts'
 import { createCinderProvider } from '../../src/providers/cinder/cinder-provider.ts'
 import { FakeCinder } from '../fakes/fake-cinder.ts'
 import { FakeHost } from '../fakes/fake-host.ts'
@@ -30,7 +30,7 @@ class IscsiCinder extends FakeCinder {
   }
   override async createAttachment(
     volumeId: string,
-    o: { connector?: Connector; mode?: 'rw' | 'ro' } = {},
+    o: { connector?: ConnectorProperties; mode?: 'rw' | 'ro' } = {},
   ): Promise<CinderAttachment> {
     const a = await super.createAttachment(volumeId, {})
     const iqn = `iqn.2010-10.org.openstack:volume-${volumeId}`

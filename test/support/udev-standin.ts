@@ -1,6 +1,6 @@
 import { mkdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs'
 import { CinderClient } from '../../src/openstack/cinder.ts'
-import type { NovaClient } from '../../src/openstack/nova.ts'
+import type { NovaClient, ServerVolumeAttachment } from '../../src/openstack/nova.ts'
 import type { Session } from '../../src/openstack/session.ts'
 
 export const BY_ID = '/dev/disk/by-id'
@@ -19,7 +19,7 @@ export function udevStandin(session: Session, nova: NovaClient, serverId: string
   let madeDir: string | undefined // without udev, /dev/disk/by-id is ours to make and remove
   const link = (volumeId: string) => `${BY_ID}/virtio-${volumeId.slice(0, 20)}`
   const tick = async () => {
-    const attached = await nova.listVolumeAttachments(serverId)
+    const attached = await volumeAttachments(nova, serverId)
     const now = new Set<string>()
     for (const a of attached) {
       if (!a.attachment_id) continue
@@ -61,4 +61,16 @@ export function udevStandin(session: Session, nova: NovaClient, serverId: string
       if (madeDir) rmSync(madeDir, { recursive: true, force: true })
     },
   }
+}
+
+/** Every volume attached to a server (fuxi itself only ever asks about one volume). */
+async function volumeAttachments(
+  nova: NovaClient,
+  serverId: string,
+): Promise<ServerVolumeAttachment[]> {
+  const res = await nova.api.call({
+    method: 'GET',
+    path: `/servers/${encodeURIComponent(serverId)}/os-volume_attachments`,
+  })
+  return (res.json as { volumeAttachments?: ServerVolumeAttachment[] }).volumeAttachments ?? []
 }

@@ -29,6 +29,16 @@ describe('Docker Engine API client', () => {
     assert.deepEqual([...(names ?? [])].sort(), ['a', 'starting'])
   })
 
+  it('says "unknown" when the API answers with an error status', async (t) => {
+    const dir = await tmpDir(t)
+    const server = createServer((_req, res) => {
+      res.writeHead(500).end('{"message":"daemon busy"}')
+    })
+    await new Promise<void>((r) => server.listen(`${dir}/docker.sock`, r))
+    t.after(() => server.close())
+    assert.equal(await createDockerEngine(`${dir}/docker.sock`).volumesInUse(), undefined)
+  })
+
   it('says "unknown" when the API is unreachable', async (t) => {
     const dir = await tmpDir(t)
     assert.equal(await createDockerEngine(`${dir}/none.sock`).volumesInUse(), undefined)

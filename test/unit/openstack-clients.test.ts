@@ -2,7 +2,11 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { defaultConfig } from '../../src/config/load.ts'
 import { OpenStackHttpError, OpenStackVersionError } from '../../src/errors.ts'
-import { CinderClient, type Connector, LIST_MAX_PAGES } from '../../src/openstack/cinder.ts'
+import {
+  CinderClient,
+  type ConnectorProperties,
+  LIST_MAX_PAGES,
+} from '../../src/openstack/cinder.ts'
 import { rangeFromVersionDocument, versionRoot } from '../../src/openstack/microversion.ts'
 import { NovaClient } from '../../src/openstack/nova.ts'
 import { Session } from '../../src/openstack/session.ts'
@@ -16,7 +20,7 @@ const ATT = '8952d26b-b8ff-4d87-8bee-8bbecf573670'
 const SHARE = '2c7de157-085e-4f7f-ab88-05d5f62de6ac'
 const connector = (
   loadSample('cinder-32-attachment-update-connector').request.json as {
-    attachment: { connector: Connector }
+    attachment: { connector: ConnectorProperties }
   }
 ).attachment.connector
 
@@ -56,15 +60,10 @@ describe('Cinder client against recorded answers', () => {
     c.expect('cinder-12-volume-list-by-name')
     c.expect('cinder-13-volume-list-by-metadata')
     c.expect('cinder-20-metadata-create')
-    c.expect('cinder-21-metadata-get')
     c.expect('cinder-23-metadata-key-delete')
-    c.expect('cinder-24-metadata-replace')
     c.expect('cinder-39-volume-delete-in-use')
     c.expect('cinder-70-volume-delete')
     c.expect('cinder-71-volume-show-404')
-    c.expect('loop-30-volume-extend', (s) => {
-      s.request.url = s.request.url.replace('9b6cd5da-8167-4c8f-baeb-c3528661f7ab', VOL)
-    })
 
     const created = await c.cinder.createVolume({
       size: 1,
@@ -88,12 +87,7 @@ describe('Cinder client against recorded answers', () => {
       k2: 'v2',
       fuxi: 'rest',
     })
-    assert.equal((await c.cinder.metadata.get(VOL)).k2, 'v2')
     await c.cinder.metadata.deleteKey(VOL, 'k2')
-    assert.deepEqual(await c.cinder.metadata.replace(VOL, { fuxi: 'rest', k1: 'v1c' }), {
-      k1: 'v1c',
-      fuxi: 'rest',
-    })
     const inUse = await c.cinder.deleteVolume(VOL).catch((e: unknown) => e)
     assert.ok(inUse instanceof OpenStackHttpError)
     assert.equal(inUse.status, 400)
@@ -107,7 +101,6 @@ describe('Cinder client against recorded answers', () => {
     )
     assert.equal(await c.cinder.deleteVolume(VOL), true)
     assert.equal(await c.cinder.getVolume(VOL), undefined)
-    await c.cinder.extendVolume(VOL, 2)
     c.assertDone()
 
     const versioned = c.calls()
@@ -121,11 +114,10 @@ describe('Cinder client against recorded answers', () => {
     assert.equal(c.authCount, 1, 'one token for all calls')
   })
 
-  it('attachments: reserve, update with connector, complete, show, list, delete', async (t) => {
+  it('attachments: reserve, complete, show, list, delete, create with connector', async (t) => {
     const c = await fakeCloud(t)
     for (const s of [
       'cinder-30-attachment-create-reserve',
-      'cinder-32-attachment-update-connector',
       'cinder-34-attachment-complete',
       'cinder-36-attachment-show',
       'cinder-37-attachment-list-detail',
@@ -134,13 +126,9 @@ describe('Cinder client against recorded answers', () => {
       'cinder-41-attachment-create-with-connector-3.54',
     ])
       c.expect(s)
-    assert.equal(await c.cinder.supportsAttachments(), true)
     const reserved = await c.cinder.createAttachment(VOL)
     assert.equal(reserved.status, 'reserved')
     assert.deepEqual(reserved.connection_info, {})
-    const updated = await c.cinder.updateAttachment(ATT, connector)
-    assert.equal(updated.connection_info.driver_volume_type, 'local')
-    assert.equal(updated.connection_info.device_path, '/dev/loop0')
     await c.cinder.completeAttachment(ATT)
     assert.equal((await c.cinder.getAttachment(ATT))?.status, 'attached')
     assert.deepEqual(
@@ -156,54 +144,19 @@ describe('Cinder client against recorded answers', () => {
     assert.equal(await c.cinder.deleteAttachment(ATT), true)
     const ro = await c.cinder.createAttachment(VOL, { connector, mode: 'ro' })
     assert.equal(ro.attach_mode, 'ro')
+    assert.equal(ro.connection_info.driver_volume_type, 'local')
+    assert.equal(ro.connection_info.device_path, '/dev/loop0')
     c.assertDone()
   })
 
-  it('legacy attach actions send the recorded bodies', async (t) => {
-    const c = await fakeCloud(t)
-    for (const s of [
-      'cinder-50-legacy-os-reserve',
-      'cinder-51-legacy-os-unreserve',
-      'cinder-52-legacy-os-initialize_connection',
-      'cinder-53-legacy-os-attach',
-      'cinder-55-legacy-os-begin_detaching',
-      'cinder-56-legacy-os-terminate_connection',
-      'cinder-57-legacy-os-detach',
-    ])
-      c.expect(s)
-    await c.cinder.reserve(VOL)
-    await c.cinder.unreserve(VOL)
-    const info = await c.cinder.initializeConnection(VOL, connector)
-    assert.equal(info.driver_volume_type, 'local')
-    assert.equal(info.data.device_path, '/dev/loop0')
-    await c.cinder.attach(VOL, { hostName: 'fuxi-host', mountpoint: '/var/lib/fuxi/v1' })
-    await c.cinder.beginDetaching(VOL)
-    await c.cinder.terminateConnection(VOL, connector)
-    await c.cinder.detach(VOL, 'fb8414b8-c051-40c1-8567-e7d3bd6368fb')
-    c.assertDone()
-  })
-
-  it('snapshots', async (t) => {
-    const c = await fakeCloud(t)
-    c.expect('loop-40-snapshot-create')
-    const snap = await c.cinder.createSnapshot({
-      volume_id: '9b6cd5da-8167-4c8f-baeb-c3528661f7ab',
-      name: 'fuxi-loop-snap',
-    })
-    assert.equal(snap.status, 'creating')
-    assert.equal(snap.size, 2)
-    c.assertDone()
-  })
-
-  it('an older cloud: clear refusal for attachments, so the caller can use the legacy actions', async (t) => {
+  it('an older cloud: clear refusal for attachments, saying fuxi has no legacy path', async (t) => {
     const c = await fakeCloud(t)
     c.offerUpTo('cinder', '3.20')
-    assert.equal(await c.cinder.supportsAttachments(), false)
     await assert.rejects(c.cinder.createAttachment(VOL, { connector }), (e: unknown) => {
       assert.ok(e instanceof OpenStackVersionError)
       assert.match(
         e.message,
-        /Cinder is too old for the attachments API: it needs microversion 3.27 or later and this cloud offers microversions up to 3.20; fuxi falls back to the legacy attach actions/,
+        /Cinder is too old for the attachments API: it needs microversion 3.27 or later and this cloud offers microversions up to 3.20; fuxi attaches volumes only through the attachments API, not the legacy os-attach actions: use a Cinder that offers microversion 3.44 or later/,
       )
       return true
     })
@@ -327,7 +280,6 @@ describe('Manila client against recorded answers', () => {
       'manila-12-share-list-by-name',
       'manila-13-export-locations',
       'manila-14-share-metadata-set',
-      'manila-15-share-metadata-get',
       'manila-20-allow-access',
       'manila-21-access-rules-list',
       'manila-23-allow-access-duplicate',
@@ -356,7 +308,6 @@ describe('Manila client against recorded answers', () => {
     const locations = await c.manila.exportLocations(SHARE)
     assert.equal(locations.find((l) => l.preferred)?.path.startsWith('127.0.0.1:/'), true)
     assert.deepEqual(await c.manila.metadata.set(SHARE, { k1: 'v1' }), { fuxi: 'rest', k1: 'v1' })
-    assert.equal((await c.manila.metadata.get(SHARE)).k1, 'v1')
     const rule = await c.manila.allowAccess(SHARE, { access_type: 'ip', access_to: '127.0.0.1' })
     assert.equal(rule.state, 'queued_to_apply')
     assert.equal((await c.manila.listAccessRules(SHARE))[0]?.state, 'active')
@@ -394,7 +345,7 @@ describe('Nova client', () => {
   const volume = (attach.request.json as { volumeAttachment: { volumeId: string } })
     .volumeAttachment.volumeId
 
-  it('attach, show (the Cinder attachment id), list, detach; the microversion headers', async (t) => {
+  it('attach, show (the Cinder attachment id), detach; the microversion headers', async (t) => {
     let detached = false
     const srv = await sampleServer(t, (req, res) => {
       if (req.url === '/v3/auth/tokens')
@@ -423,10 +374,6 @@ describe('Nova client', () => {
     assert.equal(answer.attachment_id, undefined, 'the attach answer does not name it')
     const shown = await nova.getVolumeAttachment(server, volume)
     assert.match(shown?.attachment_id ?? '', /^[0-9a-f-]{36}$/)
-    assert.deepEqual(
-      (await nova.listVolumeAttachments(server)).map((a) => a.volumeId).includes(volume),
-      true,
-    )
     assert.equal(await nova.detachVolume(server, volume), true)
     assert.equal(await nova.detachVolume(server, volume), false, 'not attached (404)')
     const calls = srv.seen.filter((r) => r.url.includes('/servers/'))

@@ -2,7 +2,7 @@ import type { VolumeConnector } from '../../connectors/connector.ts'
 import { InvalidRequestError, VolumeInUseError, VolumeStateError } from '../../errors.ts'
 import type { Host } from '../../host/host.ts'
 import type { Logger } from '../../log.ts'
-import type { CinderVolume, Connector } from '../../openstack/cinder.ts'
+import type { CinderVolume, ConnectorProperties } from '../../openstack/cinder.ts'
 import { MOUNT_FLAGS_KEY, mountFlagOptions, mountFlagsOf } from '../../volumes/filesystem.ts'
 import type { BackendVolume, VolumeProvider } from '../../volumes/provider.ts'
 import { CREATED_BY_KEY, cloudTime, detachedCreate } from '../cloud-names.ts'
@@ -46,7 +46,7 @@ export interface CinderProviderOptions {
   readonly allTenants: boolean
   readonly defaults: CinderOptionDefaults
   /** This host as Cinder sees it (its `host` is this host's id). */
-  readonly connector: Connector
+  readonly connector: ConnectorProperties
   /** Who this host is in attachments: its Nova instance id with the Nova flow, else its host id. */
   readonly identity?: string
   /** Where this host's attachment records live (`<state_dir>/cinder`). */

@@ -1,16 +1,15 @@
-import { readFileSync } from 'node:fs'
-import { readdir, realpath } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FuxiConfig } from '../../config/schema.ts'
-import { hostConnector } from '../../connectors/connector.ts'
+import { hostConnectorProperties } from '../../connectors/connector.ts'
 import { iscsiConnector } from '../../connectors/iscsi.ts'
 import { localConnector } from '../../connectors/local.ts'
 import { rbdConnector } from '../../connectors/rbd.ts'
+import { configDriveInstanceId } from '../../host/config-drive.ts'
 import type { Exec } from '../../host/exec.ts'
 import type { Host } from '../../host/host.ts'
+import { diskIdEntries, diskOfIdEntry, iscsiInitiatorName } from '../../host/storage-ids.ts'
 import type { Logger } from '../../log.ts'
 import { CinderClient } from '../../openstack/cinder.ts'
-import { configDriveInstanceId } from '../../openstack/config-drive.ts'
 import { sessionFromConfig } from '../../openstack/connect.ts'
 import { instanceId } from '../../openstack/instance-id.ts'
 import { NovaClient } from '../../openstack/nova.ts'
@@ -18,17 +17,6 @@ import { createTransport } from '../../openstack/transport.ts'
 import type { VolumeProvider } from '../../volumes/provider.ts'
 import { createCinderProvider } from './cinder-provider.ts'
 import { deviceBySerial, novaAttachments } from './nova-attachments.ts'
-
-const BY_ID = '/dev/disk/by-id'
-
-/** This host's iSCSI initiator name, when open-iscsi is installed. */
-function iscsiInitiator(): string | undefined {
-  try {
-    return /^InitiatorName=(.+)$/m.exec(readFileSync('/etc/iscsi/initiatorname.iscsi', 'utf8'))?.[1]
-  } catch {
-    return undefined
-  }
-}
 
 /** The Cinder provider as fuxi.conf describes it ([DEFAULT], [cinder], [keystone]). */
 export async function cinderProviderFromConfig(
@@ -60,9 +48,9 @@ export async function cinderProviderFromConfig(
         availabilityZone: c.availability_zone,
         multiattach: c.multiattach,
       },
-      connector: hostConnector(hostId, config.DEFAULT.my_ip, iscsiInitiator()),
+      connector: hostConnectorProperties(hostId, config.DEFAULT.my_ip, iscsiInitiatorName()),
       stateDir: join(config.DEFAULT.state_dir, 'cinder'),
-      takeover: c.takeover as 'never' | 'stale' | 'force',
+      takeover: c.takeover,
       takeoverAfterMs: c.takeover_after * 1000,
       identity: viaNova?.server,
     },
@@ -81,12 +69,7 @@ export async function cinderProviderFromConfig(
           novaAttachments({
             ...d,
             nova: viaNova.nova,
-            deviceFor: (id) =>
-              deviceBySerial(
-                () => readdir(BY_ID).catch(() => []),
-                (e) => realpath(join(BY_ID, e)),
-                id,
-              ),
+            deviceFor: (id) => deviceBySerial(diskIdEntries, diskOfIdEntry, id),
           })),
     },
   )

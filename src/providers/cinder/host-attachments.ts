@@ -1,7 +1,7 @@
 import { connectorFor } from '../../connectors/connector.ts'
 import { OpenStackHttpError, VolumeStateError } from '../../errors.ts'
 import type { Logger } from '../../log.ts'
-import type { CinderVolume, ConnectionInfo, Connector } from '../../openstack/cinder.ts'
+import type { CinderVolume, ConnectionInfo, ConnectorProperties } from '../../openstack/cinder.ts'
 import type { OpContext } from '../../volumes/provider.ts'
 import type { AttachFlow, FlowDeps } from './attach-flow.ts'
 import {
@@ -22,7 +22,7 @@ import type { AttachmentRecord } from './attachment-records.ts'
  * attachment and its key.
  */
 export function hostAttachments(
-  d: FlowDeps & { connector: Connector; orphanGraceMs?: number },
+  d: FlowDeps & { connector: ConnectorProperties; orphanGraceMs?: number },
 ): AttachFlow {
   const { api, records, me } = d
 

@@ -38,7 +38,7 @@ export function manilaProviderFromConfig(
       mounter: shareMounter(exec, {
         nfsOptions: m.nfs_mount_options,
         cephfsOptions: m.cephfs_mount_options,
-        cephfsClient: m.cephfs_client === 'fuse' ? 'fuse' : 'kernel',
+        cephfsClient: m.cephfs_client,
         secretsDir: join(config.DEFAULT.state_dir, 'manila'),
       }),
       log,

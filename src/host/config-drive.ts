@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rmdir } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import type { Exec } from '../host/exec.ts'
-import type { Host } from '../host/host.ts'
+import type { Exec } from './exec.ts'
+import type { Host } from './host.ts'
 
 /** Nova labels an instance's config drive (iso9660 or vfat) like this. */
 export const CONFIG_DRIVE_LABEL = 'config-2'
