@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { defaultConfig, loadConfigFile } from './config/load.ts'
-import { isFuxiError, messageOf } from './errors.ts'
+import { DaemonError, InvalidRequestError, isFuxiError, messageOf } from './errors.ts'
 import { callPlugin } from './protocol/client.ts'
 
 const DEFAULT_CONFIG_FILE = '/etc/fuxi/fuxi.conf'
@@ -66,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
       return 0
     }
     case 'inspect': {
-      if (!arg) throw new Error('inspect needs a volume name')
+      if (!arg) throw new InvalidRequestError('inspect needs a volume name')
       process.stdout.write(
         `${JSON.stringify((await call('VolumeDriver.Get', { Name: arg })).Volume, null, 2)}\n`,
       )
@@ -97,12 +97,14 @@ async function post(
 ): Promise<Record<string, unknown>> {
   const reply = await callPlugin(socketPath, method, body).catch((e: NodeJS.ErrnoException) => {
     throw e.code === 'ENOENT' || e.code === 'ECONNREFUSED'
-      ? new Error(
+      ? new DaemonError(
+          'DAEMON_UNREACHABLE',
           `fuxi is not running on ${socketPath} (start it with fuxi-server, or see README "Operations")`,
+          { cause: e },
         )
       : e
   })
-  if (typeof reply.Err === 'string' && reply.Err) throw new Error(reply.Err)
+  if (typeof reply.Err === 'string' && reply.Err) throw new DaemonError('DAEMON_REFUSED', reply.Err)
   return reply
 }
 

@@ -14,6 +14,8 @@ export const ERROR_CODES = [
   'TIMEOUT',
   'CONFIG',
   'OPENSTACK',
+  'DAEMON_UNREACHABLE',
+  'DAEMON_REFUSED',
   'INTERNAL',
 ] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
@@ -88,7 +90,7 @@ export class CommandFailedError extends FuxiError {
   }
 }
 
-/** An OpenStack API answered with an error status, or could not be reached. */
+/** An OpenStack API answered with an error status or with something unusable, or could not be reached. */
 export class OpenStackHttpError extends FuxiError {
   readonly service: string
   readonly status: number | undefined
@@ -141,6 +143,27 @@ export class OpenStackWaitError extends FuxiError {
   constructor(code: 'OPENSTACK' | 'TIMEOUT', message: string, lastStatus: string | undefined) {
     super(code, message)
     this.lastStatus = lastStatus
+  }
+}
+
+/** The `fuxi` command line's view of the daemon: not running on its socket, or it answered `Err`. */
+export class DaemonError extends FuxiError {
+  constructor(
+    code: 'DAEMON_UNREACHABLE' | 'DAEMON_REFUSED',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options)
+  }
+}
+
+/**
+ * A bug in fuxi: something its own code guarantees did not hold. protocol/ answers it as HTTP 500
+ * "internal error: ..." rather than as a refusal.
+ */
+export class InternalError extends FuxiError {
+  constructor(message: string) {
+    super('INTERNAL', message)
   }
 }
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { createApp } from './app.ts'
 import { defaultConfig, loadConfigFile } from './config/load.ts'
 import type { FuxiConfig } from './config/schema.ts'
-import { isFuxiError, messageOf } from './errors.ts'
+import { InvalidRequestError, isFuxiError, messageOf } from './errors.ts'
 import { createLogger } from './log.ts'
 
 /** False in the production bundle (scripts/build.mjs); true in the test bundle; unset from source. */
@@ -105,10 +105,10 @@ function parseArgs(argv: string[]): Args {
     else if (a.startsWith('--config-file=')) out.configFile = a.slice('--config-file='.length)
     else if (a === '--check-config') out.checkConfig = true
     else if (a === '-h' || a === '--help') out.help = true
-    else throw new Error(`unknown argument "${a}"\n${USAGE}`)
+    else throw new InvalidRequestError(`unknown argument "${a}"\n${USAGE}`)
   }
   if ('configFile' in out && !out.configFile)
-    throw new Error(`--config-file needs a path\n${USAGE}`)
+    throw new InvalidRequestError(`--config-file needs a path\n${USAGE}`)
   return out
 }
 

@@ -1,5 +1,6 @@
 import { mkdtemp, readFile, rmdir } from 'node:fs/promises'
 import { basename, join } from 'node:path'
+import { VolumeStateError } from '../errors.ts'
 import type { Exec } from './exec.ts'
 import type { Host } from './host.ts'
 
@@ -36,7 +37,7 @@ export async function configDriveInstanceId(
   const uuidIn = async (dir: string) => {
     const md = JSON.parse(await readFile(join(dir, META_DATA), 'utf8')) as { uuid?: unknown }
     if (typeof md.uuid !== 'string' || !md.uuid)
-      throw new Error(`${device}: ${META_DATA} has no uuid`)
+      throw new VolumeStateError(`${device}: ${META_DATA} has no uuid`)
     return md.uuid
   }
   const mounted = (await host.mounts()).find((m) => m.source === device)

@@ -1,4 +1,5 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises'
+import { InvalidRequestError, VolumeStateError } from '../errors.ts'
 import { deviceInUse } from './device-use.ts'
 import type { Exec } from './exec.ts'
 import type { Host } from './host.ts'
@@ -52,7 +53,11 @@ export function createLinuxHost(exec: Exec, procRoot = '/proc', sysRoot = '/sys'
     },
     async makeFilesystem(device, fsType, opts) {
       const force = MKFS_FORCE_FLAG[fsType]
-      if (force === undefined) throw new Error(`unsupported filesystem type ${fsType}`)
+      if (force === undefined)
+        throw new InvalidRequestError(
+          `unsupported filesystem type ${fsType}; fuxi makes ${Object.keys(MKFS_FORCE_FLAG).join(' or ')}`,
+          'INVALID_OPTION',
+        )
       const args = ['-q']
       if (opts.force) args.push(force)
       if (opts.label) args.push('-L', opts.label)
@@ -73,7 +78,8 @@ export function createLinuxHost(exec: Exec, procRoot = '/proc', sysRoot = '/sys'
     async attachLoop(file) {
       const r = await exec.run('losetup', ['--find', '--show', '--nooverlap', file])
       const dev = r.stdout.trim()
-      if (!dev.startsWith('/dev/')) throw new Error(`losetup printed no device for ${file}`)
+      if (!dev.startsWith('/dev/'))
+        throw new VolumeStateError(`losetup printed no device for ${file}`)
       return dev
     },
     async detachLoop(device) {

@@ -1,6 +1,7 @@
 import { mkdir, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import lockfile from 'proper-lockfile'
+import { InternalError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { isPlainFileName } from './files.ts'
 
@@ -19,7 +20,8 @@ export function createLocks(dir: string, log: Logger): Locks {
   const tails = new Map<string, Promise<unknown>>()
   const fileLock = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
     // Keys become file names: plain names only (no "/", no "..").
-    if (!isPlainFileName(key)) throw new Error(`refusing a lock named ${JSON.stringify(key)}`)
+    if (!isPlainFileName(key))
+      throw new InternalError(`refusing a lock named ${JSON.stringify(key)}`)
     await mkdir(dir, { recursive: true, mode: 0o700 })
     const release = await lockfile.lock(join(dir, key), {
       realpath: false,

@@ -27,14 +27,15 @@ export async function instanceId(o: {
     o.log?.warn({ err: e }, 'config drive not readable; asking the metadata service')
   }
   const url = o.metadataUrl ?? METADATA_URL
+  let why = 'the answer has no uuid'
   try {
     const res = await o.transport.request({ service: 'metadata', method: 'GET', url })
     const uuid = (res.json as { uuid?: unknown } | null)?.uuid
     if (typeof uuid === 'string' && uuid) return uuid
-    throw new Error('the answer has no uuid')
   } catch (e) {
-    throw new ConfigError('fuxi.conf', [
-      `[cinder] volume_connector = openstack needs this instance's Nova id: ${drive}, and the metadata service did not give it (${(e as Error).message}); set [cinder] instance_id`,
-    ])
+    why = (e as Error).message
   }
+  throw new ConfigError('fuxi.conf', [
+    `[cinder] volume_connector = openstack needs this instance's Nova id: ${drive}, and the metadata service did not give it (${why}); set [cinder] instance_id`,
+  ])
 }

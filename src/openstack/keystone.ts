@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.ts'
+import { ConfigError, OpenStackHttpError } from '../errors.ts'
 
 /** The auth options of one service section ([cinder], [nova], [manila]) or the legacy [keystone]. */
 export interface AuthOptions {
@@ -177,11 +177,17 @@ export interface Token {
   projectId: string | undefined
 }
 
-/** Reads a `POST /v3/auth/tokens` answer: token from X-Subject-Token, expiry and catalog from the body. */
+/**
+ * Reads a `POST /v3/auth/tokens` answer: token from X-Subject-Token, expiry and catalog from the
+ * body. `from` names the request in the error about an answer without a usable token.
+ */
 export function parseTokenResponse(
   headers: Readonly<Record<string, string>>,
   json: unknown,
+  from: { url: string; requestId?: string } = { url: '/v3/auth/tokens' },
 ): Token {
+  const unusable = (detail: string) =>
+    new OpenStackHttpError({ service: 'keystone', method: 'POST', ...from, detail })
   const value = headers['x-subject-token']
   const token = (
     json as {
@@ -189,10 +195,10 @@ export function parseTokenResponse(
     } | null
   )?.token
   if (!value || !token?.expires_at)
-    throw new Error('Keystone answered without a token (no X-Subject-Token header or expires_at)')
+    throw unusable('Keystone answered without a token (no X-Subject-Token header or expires_at)')
   const expiresAt = Date.parse(token.expires_at)
   if (Number.isNaN(expiresAt))
-    throw new Error(`Keystone token has an unreadable expires_at "${token.expires_at}"`)
+    throw unusable(`Keystone token has an unreadable expires_at "${token.expires_at}"`)
   return { value, expiresAt, catalog: token.catalog ?? [], projectId: token.project?.id }
 }
 

@@ -1,4 +1,4 @@
-import { OpenStackVersionError } from '../errors.ts'
+import { InternalError, OpenStackVersionError } from '../errors.ts'
 import {
   compareMicroversions,
   formatMicroversion,
@@ -61,7 +61,7 @@ export class ServiceApi {
   async supports(version: string): Promise<boolean> {
     const have = await this.version()
     const want = parseMicroversion(version)
-    if (!want) throw new Error(`bad microversion "${version}"`)
+    if (!want) throw new InternalError(`bad microversion "${version}"`)
     return have !== null && compareMicroversions(have, want) >= 0
   }
 

@@ -67,7 +67,7 @@ export class Session {
           json: authRequestBody(this.#o.auth, this.#o.section),
         })
         const token = {
-          ...parseTokenResponse(res.headers, res.json),
+          ...parseTokenResponse(res.headers, res.json, { url, requestId: res.requestId }),
           obtainedAt: (this.#o.now ?? Date.now)(),
         }
         this.#token = token

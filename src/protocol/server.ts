@@ -86,7 +86,7 @@ export function createServer(
   })
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (isFuxiError(err)) {
+    if (isFuxiError(err) && err.code !== 'INTERNAL') {
       log.debug({ path: req.url, code: err.code, err: err.message }, 'request refused')
       return reply.code(200).send({ Err: err.message })
     }

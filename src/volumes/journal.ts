@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { VolumeStateError } from '../errors.ts'
 import { removeIfExists, writeFileAtomic } from '../host/files.ts'
 import type { Logger } from '../log.ts'
 import { validateVolumeName } from './names.ts'
@@ -28,7 +29,7 @@ export function createJournal(dir: string, log: Logger): Journal {
               record?: VolumeRecord
             }
             if (parsed.v !== RECORD_VERSION || !parsed.record?.name)
-              throw new Error(`unsupported record version ${parsed.v}`)
+              throw new VolumeStateError(`unsupported record version ${parsed.v}`)
             return parsed.record
           } catch (err) {
             // Keep the file for the operator; never guess at a volume's state.

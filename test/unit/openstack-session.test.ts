@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { defaultConfig, parseConfig } from '../../src/config/load.ts'
-import { ConfigError } from '../../src/errors.ts'
+import { ConfigError, OpenStackHttpError } from '../../src/errors.ts'
 import { sessionFromConfig } from '../../src/openstack/connect.ts'
 import {
   type AuthOptions,
@@ -92,6 +92,23 @@ describe('keystone v3 auth', () => {
     assert.throws(
       () => authRequestBody({ ...base(), auth_url: 'u', auth_type: 'kerberos' }, 'cinder'),
       /auth_type "kerberos" is not supported/,
+    )
+  })
+
+  it('an answer without a usable token is a Keystone error naming the request', () => {
+    const from = { url: 'http://k/v3/auth/tokens', requestId: 'req-1' }
+    assert.throws(
+      () => parseTokenResponse({}, { token: { expires_at: '2031-05-07T07:08:09Z' } }, from),
+      (e: unknown) =>
+        e instanceof OpenStackHttpError &&
+        e.service === 'keystone' &&
+        e.message ===
+          'keystone POST http://k/v3/auth/tokens failed: Keystone answered without a token (no X-Subject-Token header or expires_at) [request req-1]',
+    )
+    assert.throws(
+      () => parseTokenResponse({ 'x-subject-token': 't' }, { token: { expires_at: 'soon' } }, from),
+      (e: unknown) =>
+        e instanceof OpenStackHttpError && /unreadable expires_at "soon"/.test(e.detail),
     )
   })
 

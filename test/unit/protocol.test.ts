@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { InternalError } from '../../src/errors.ts'
+import { createServer } from '../../src/protocol/server.ts'
+import type { VolumeService } from '../../src/volumes/volume-service.ts'
 import { buildApp } from '../support/build.ts'
+import { memoryLogger } from '../support/tmp.ts'
 
 // dockerd 20.10 sends JSON bodies without Content-Type; these requests mimic it exactly.
 const post = (path: string, payload?: string) => ({
@@ -160,6 +164,20 @@ describe('Docker protocol edge', () => {
     assert.equal((await call('/VolumeDriver.Path', { Name: 'life' })).Mountpoint, '')
     assert.deepEqual(await call('/VolumeDriver.Remove', { Name: 'life' }), { Err: '' })
     assert.equal((await call('/VolumeDriver.Get', { Name: 'life' })).Err, 'volume "life" not found')
+  })
+
+  it('answers a fuxi bug (InternalError) as HTTP 500 "internal error", not as a refusal', async () => {
+    const volumes = {
+      create: async () => {
+        throw new InternalError('an invariant broke')
+      },
+    } as unknown as VolumeService
+    const { log, lines } = memoryLogger()
+    const server = createServer({ volumes, reconcile: async () => [] }, log)
+    const r = await server.inject(post('/VolumeDriver.Create', '{"Name":"v"}'))
+    assert.equal(r.statusCode, 500)
+    assert.deepEqual(r.json(), { Err: 'internal error: an invariant broke' })
+    assert.ok(lines().some((l) => l.msg === 'internal error'))
   })
 
   it('reports scope local while the local provider is enabled', async (t) => {
