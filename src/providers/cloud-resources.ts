@@ -43,6 +43,13 @@ export type Sighting<R, X> = { r: R; at: number } & Partial<X>
 export const FRESH_MS = 30_000
 
 /**
+ * A name found nowhere this recently is not looked up again by Create: dockerd sends Get (which
+ * looks) right before Create. One made elsewhere in between is settled after the create, as any
+ * two creates of one name at once are (the older resource wins).
+ */
+export const MISS_REUSE_MS = 5_000
+
+/**
  * What Cinder and Manila volumes share: Docker names to resources (cloud-names.ts), what was last
  * seen of each, create until available with rollback by id, adoption with -o volume_id, the
  * listing, discard and exists. A provider adds its own operations on top.
@@ -54,6 +61,8 @@ export function cloudResources<R extends CloudResource, X extends object = objec
   const names = cloudNames<R>({ ...api, list: (f) => api.list(f) })
   const { dockerName } = names
   const seen = new Map<string, Sighting<R, X>>()
+  /** When a name was last looked up and found nowhere. */
+  const missed = new Map<string, number>()
 
   /** Keeps what was seen of `r` (and `more`, merged into what was kept with it). */
   function remember(r: R, more: Partial<X> = {}): R {
@@ -64,7 +73,12 @@ export function cloudResources<R extends CloudResource, X extends object = objec
 
   async function find(name: string): Promise<R | undefined> {
     const r = await names.find(name)
-    if (!r) seen.delete(name)
+    missed.delete(name)
+    if (!r) {
+      seen.delete(name)
+      if (missed.size > 1000) missed.clear() // names dockerd asked about once: a bound, not a cache
+      missed.set(name, Date.now())
+    }
     return r && remember(r)
   }
 
@@ -137,7 +151,12 @@ export function cloudResources<R extends CloudResource, X extends object = objec
       ctx: CreateContext,
       o: { make: () => Promise<R>; waitMs: number; adopt?: (() => Promise<R>) | undefined },
     ): Promise<{ r: R; how: 'found' | 'adopted' | 'made' }> {
-      const existing = await find(name)
+      const missedAt = missed.get(name)
+      const existing =
+        missedAt !== undefined && Date.now() - missedAt < MISS_REUSE_MS
+          ? undefined
+          : await find(name)
+      missed.delete(name) // what follows makes one or fails: a miss no longer
       if (existing) return { r: existing, how: 'found' }
       if (o.adopt) return { r: await o.adopt(), how: 'adopted' }
       const r = await createUntilAvailable({

@@ -569,6 +569,41 @@ describe('cloud volumes fuxi has not seen yet', () => {
   })
 })
 
+describe("dockerd's Get, then Create", () => {
+  it('Create makes no lookup of its own right after a Get found nothing; a volume made elsewhere in between still wins', async (t) => {
+    const host = new FakeHost()
+    const m = await make(t, host)
+    const { app } = await buildApp(t, { host, providers: () => [m.provider] })
+    assert.equal(await app.volumes.lookup('fresh'), undefined)
+    m.cinder.calls.length = 0
+    await app.volumes.create('fresh', {})
+    assert.deepEqual(m.cinder.calls, ['create fresh', 'list fresh'], 'no lookup before the create')
+
+    // The Get missed; another host made the name before this Create: the older volume is kept.
+    assert.equal(await app.volumes.lookup('raced'), undefined)
+    const theirs = await m.cinder.add({
+      name: 'raced',
+      metadata: { volume_from: 'fuxi', fstype: 'ext4' },
+      created_at: '2026-01-01T00:00:00.000000',
+    })
+    await app.volumes.create('raced', {})
+    const raced = [...m.cinder.volumes.values()].filter(
+      (v) => v.name === 'raced' && v.status !== 'deleting',
+    )
+    assert.deepEqual(
+      raced.map((v) => v.id),
+      [theirs.id],
+      'the volume this create made was deleted, theirs kept',
+    )
+    assert.equal((await app.volumes.lookup('raced'))?.status.volume_id, theirs.id)
+
+    // A Create with no Get just before it looks first, and finds what exists.
+    m.cinder.calls.length = 0
+    await m.provider.create('raced', m.provider.parseOptions({}))
+    assert.deepEqual(m.cinder.calls, ['list raced'])
+  })
+})
+
 describe("Get's Status after a restart", () => {
   it('looks at the cloud once for a volume the journal knows, and still answers when it is down', async (t) => {
     const host = new FakeHost()

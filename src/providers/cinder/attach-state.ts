@@ -39,7 +39,11 @@ const SETTLED = new Set(['available', 'in-use'])
  */
 export const attachmentKey = (attachmentId: string) => `fuxi_attachment_${attachmentId}`
 const ATTACHMENT_KEY_PREFIX = 'fuxi_attachment_'
-/** Volume metadata: the host formatting the (blank) volume right now. */
+/**
+ * Volume metadata: the host formatting the (blank) volume right now. It stays once the format is
+ * done (saving a call per first mount), as the record of which host formatted it and when; with
+ * `fuxi_formatted = true` beside it nobody reads it as a claim.
+ */
 export const FORMATTING_KEY = 'fuxi_formatting'
 /** Volume metadata: `readonly-many` lets other hosts mount a multiattach volume read-only. */
 export const ACCESS_KEY = 'fuxi_access'

@@ -75,10 +75,10 @@ export function cinderMounts(d: CinderMountDeps) {
     a: Attached,
     device: string,
     ctx: OpContext,
-  ): Promise<{ fstype: string; writes: Record<string, string>; claimed: boolean }> {
+  ): Promise<{ fstype: string; writes: Record<string, string> }> {
     const md = a.metadata
     const fstype = md[META.fstype] || d.defaultFstype
-    if (md[META.formatted] === 'true') return { fstype, writes: {}, claimed: false }
+    if (md[META.formatted] === 'true') return { fstype, writes: {} }
     if (a.record.mode === 'ro')
       throw new VolumeStateError(
         `volume "${name}" has never been formatted, and this host may only read it: mount it first where it is written`,
@@ -114,7 +114,7 @@ export function cinderMounts(d: CinderMountDeps) {
         },
       },
     )
-    return { fstype: made, writes: { [META.fstype]: made, [META.formatted]: 'true' }, claimed }
+    return { fstype: made, writes: { [META.fstype]: made, [META.formatted]: 'true' } }
   }
 
   /** The device, formatted if blank and mounted at `mountpoint`, of an attachment made here. */
@@ -133,11 +133,10 @@ export function cinderMounts(d: CinderMountDeps) {
     // The filesystem is recorded before the attachment completes: the next host to attach
     // (only possible once it completes) finds it formatted.
     if (Object.keys(fs.writes).length) await api.metadata.set(record.volumeId, fs.writes)
-    await Promise.all([
-      fs.claimed ? api.metadata.deleteKey(record.volumeId, FORMATTING_KEY) : undefined,
-      record.completed ? undefined : flow.complete(record),
-    ])
-    if (!record.completed) await records.write(name, { ...record, completed: true })
+    if (!record.completed) {
+      await flow.complete(record)
+      await records.write(name, { ...record, completed: true })
+    }
     const md = { ...a.metadata, ...fs.writes }
     await mountOnce(host, device, mountpoint, fs.fstype, ctx, {
       options: mountOptions(fs.fstype, record.mode ?? 'rw', md[MOUNT_FLAGS_KEY]),

@@ -100,11 +100,12 @@ export function createManilaProvider(
    */
   async function look(name: string) {
     const known = shares.fresh(name)
-    if (known?.rules && known.exports) {
+    if (known) {
       shares.drop(name)
       shares.remember(known.r)
-      return { share: known.r, rules: known.rules, exports: known.exports }
     }
+    if (known?.rules && known.exports)
+      return { share: known.r, rules: known.rules, exports: known.exports }
     const share = known?.r ?? (await shares.mustFind(name))
     const [rules, exports] = await Promise.all([
       api.listAccessRules(share.id),
