@@ -10,6 +10,8 @@ export const FUXI_SERVER = new URL('../bin/fuxi-server', import.meta.url).pathna
 /** Like Daemon, but started by bin/fuxi-server (FUXI_NODE_OPTIONS in `env` changes its flags). */
 export class ProductionDaemon extends Daemon {
   output = ''
+  /** The command that starts it (another build or node flags: [node, ...flags, bundle]). */
+  command: readonly string[] = [FUXI_SERVER]
 
   static async make(dir: string, extra: string): Promise<ProductionDaemon> {
     const d = await Daemon.create(dir, { extra })
@@ -23,7 +25,8 @@ export class ProductionDaemon extends Daemon {
 
   async timedStart(env: Record<string, string> = {}): Promise<number> {
     const t0 = now()
-    const proc = spawn(FUXI_SERVER, ['--config-file', this.configFile], {
+    const [cmd = FUXI_SERVER, ...args] = this.command
+    const proc = spawn(cmd, [...args, '--config-file', this.configFile], {
       env: { ...process.env, ...this.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })

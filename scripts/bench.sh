@@ -1,7 +1,7 @@
 #!/bin/sh
 # npm run bench: builds the bundle, starts the dev cloud, runs the local, Cinder and Manila benches
 # (root needed: loop devices, mount, dockerd) and ends with the goals table (bench/table.ts): one
-# row per goal with the figure measured and PASS or MISS. About 8 minutes with the cloud running.
+# row per goal with the figure measured and PASS or MISS. 4 to 6 minutes with the cloud running.
 # BENCH_CLOUD=0: the local bench only (the cloud rows say "not measured").
 # BENCH_STRICT=1: exit 1 when a row misses its goal (or was not measured).
 set -eu
