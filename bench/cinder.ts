@@ -1,145 +1,250 @@
-// Cinder provider benchmark: prints figures, asserts nothing. `npm run bench:cinder` starts the
-// dev cloud first. One lifecycle (create → mount → unmount → remove):
+// Cinder provider benchmark. `npm run bench:cinder` starts the dev cloud and builds the bundle
+// first. Rounds alternate, each one by hand, then the same through fuxi:
 // 1. by hand with the fewest calls: create + poll, attachment with connector + complete, mkfs,
-//    mount, umount, attachment delete, delete + poll;
-// 2. through fuxi's plugin socket, with a counting proxy in front of Cinder: OpenStack calls per
-//    step (polls apart) and the time split between Cinder, the kernel and fuxi itself.
+//    mount, umount, attachment delete, poll until available, delete + poll until gone;
+// 2. through fuxi's plugin socket (the production bundle), driven the way dockerd drives it
+//    (bench/lifecycle.ts, DOCKERD_PATTERN).
+// Both talk to Cinder through a counting proxy of their own (bench/counting-proxy.ts), so both pay
+// the same proxy hop; the proxy in front of fuxi counts its API calls, polls apart.
+// 3. a cold List with 200 volumes vs Cinder's own detail list of the same volumes, paired (the
+//    order within a pair alternates: Cinder answers a repeated query faster).
+// Prints the figures, the ordered calls of one lifecycle, and the goals rows (bench/table.ts).
+import './call-tag.mjs'
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, rmSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
+import { Agent, request } from 'node:http'
 import { hostConnectorProperties } from '../src/connectors/connector.ts'
-import { CinderClient } from '../src/openstack/cinder.ts'
+import { CinderClient, type CinderClient as Client } from '../src/openstack/cinder.ts'
+import { formatMicroversion } from '../src/openstack/microversion.ts'
 import { LIST_FRESH_MS } from '../src/volumes/volume-catalog.ts'
 import { Daemon } from '../test/support/daemon.ts'
 import { cloudSession, demoAuthConf, devcloudAuth, uniqueName } from '../test/support/devcloud.ts'
-import { faultProxy } from '../test/support/fault-proxy.ts'
-import { lifecycles, report } from './lifecycle.ts'
-import { median, now, row, timed } from './stats.ts'
+import { type Call, countingProxy, describeCall, taggedNodeOptions } from './counting-proxy.ts'
+import { type LifecycleResult, lifecycle, printSteps, printTrace } from './lifecycle.ts'
+import { median, now, pct, row } from './stats.ts'
+import { pairedRatio, printMine, record } from './table.ts'
 
 const N = Number(process.env.BENCH_N ?? 8)
+const LIST_N = Number(process.env.BENCH_LS_N ?? 200)
+const LIST_ROUNDS = Number(process.env.BENCH_LS_ROUNDS ?? 8)
 const WAIT = { timeoutMs: 60_000 }
 mkdirSync('/var/lib/fuxi-test', { recursive: true })
 const dir = await mkdtemp('/var/lib/fuxi-test/bench-cinder-')
 const auth = devcloudAuth('openrc-demo')
-const api = new CinderClient(cloudSession(auth))
+const CINDER = 'http://127.0.0.1:8776'
+const endpoint = await cloudSession(auth).endpoint('volumev3')
+const handProxy = await countingProxy(CINDER)
+const fuxiProxy = await countingProxy(CINDER)
+const handSession = cloudSession(auth, {
+  endpointOverride: endpoint.replace(CINDER, handProxy.url),
+})
+const api: Client = new CinderClient(handSession)
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: 'ignore' })
+const calls = (log: readonly Call[]) => log.filter((c) => !c.poll).length
 
 // ---- 1. by hand
-const hand = {
-  create: [] as number[],
-  attach: [] as number[],
-  mkfs: [] as number[],
-  mount: [] as number[],
-  umount: [] as number[],
-  detach: [] as number[],
-  remove: [] as number[],
-  total: [] as number[],
-}
+const handSteps = ['create', 'attach', 'mkfs', 'mount', 'umount', 'detach', 'remove'] as const
+const hand = Object.fromEntries(handSteps.map((k) => [k, [] as number[]])) as Record<
+  (typeof handSteps)[number],
+  number[]
+>
+const handTotal: number[] = []
+const handCalls: number[] = []
 const mnt = `${dir}/hand`
 mkdirSync(mnt)
-for (let i = 0; i < N; i++) {
+async function byHand(): Promise<void> {
+  const from = handProxy.log.length
   const t0 = now()
-  const v = await timed(hand.create, async () => {
+  let step = now()
+  const lap = (k: (typeof handSteps)[number]) => {
+    hand[k].push(now() - step)
+    step = now()
+  }
+  const left: { id?: string; attachment?: string; mounted?: boolean } = {}
+  try {
     const c = await api.createVolume({ name: uniqueName('hand'), size: 1 })
-    return api.waitForVolume(c.id, ['available'], WAIT)
-  })
-  const id = v?.id ?? ''
-  const att = await timed(hand.attach, async () => {
-    const a = await api.createAttachment(id, {
+    left.id = c.id
+    await api.waitForVolume(c.id, ['available'], WAIT)
+    lap('create')
+    const a = await api.createAttachment(c.id, {
       connector: hostConnectorProperties('bench-host', '127.0.0.1'),
     })
+    left.attachment = a.id
     await api.completeAttachment(a.id)
-    return a
-  })
-  const dev = String(att.connection_info.device_path)
-  await timed(hand.mkfs, () => sh('mkfs.ext4', ['-q', dev]))
-  await timed(hand.mount, () => sh('mount', ['-t', 'ext4', dev, mnt]))
-  await timed(hand.umount, () => sh('umount', [mnt]))
-  await timed(hand.detach, () => api.deleteAttachment(att.id))
-  await timed(hand.remove, async () => {
-    await api.waitForVolume(id, ['available'], WAIT)
-    await api.deleteVolume(id)
-    await api.waitForVolume(id, [], { ...WAIT, goneIsSuccess: true })
-  })
-  hand.total.push(now() - t0)
+    lap('attach')
+    const dev = String(a.connection_info.device_path)
+    sh('mkfs.ext4', ['-q', dev])
+    lap('mkfs')
+    sh('mount', ['-t', 'ext4', dev, mnt])
+    left.mounted = true
+    lap('mount')
+    sh('umount', [mnt])
+    left.mounted = false
+    lap('umount')
+    await api.deleteAttachment(a.id)
+    left.attachment = undefined
+    lap('detach')
+    await api.waitForVolume(c.id, ['available'], WAIT)
+    await api.deleteVolume(c.id)
+    left.id = undefined
+    await api.waitForVolume(c.id, [], { ...WAIT, goneIsSuccess: true })
+    lap('remove')
+    handTotal.push(now() - t0)
+    handCalls.push(calls(handProxy.log.slice(from)))
+  } finally {
+    if (left.mounted) sh('umount', ['-l', mnt])
+    if (left.attachment) await api.deleteAttachment(left.attachment).catch(() => {})
+    if (left.id) await api.deleteVolume(left.id).catch(() => {})
+  }
 }
-console.log(`Cinder lifecycle by hand (${N} rounds, 1 GiB ext4, non-admin user)`)
-for (const [k, xs] of Object.entries(hand)) row(k, xs)
 
 // ---- 2. through fuxi
-const proxy = await faultProxy(undefined, 'http://127.0.0.1:8776')
-const endpoint = (await cloudSession(auth).endpoint('volumev3')).replace(
-  'http://127.0.0.1:8776',
-  proxy.url,
-)
 const volumeFrom = uniqueName('bench')
 const fuxi = await Daemon.create(dir, {
   extra: [
     'volume_providers = cinder',
     `volume_from = ${volumeFrom}`,
     'log_level = warn',
+    // No periodic reconcile: its calls are not a lifecycle's (and would land in some round).
+    'reconcile_interval = 0',
     ...demoAuthConf('cinder'),
-    `endpoint_override = ${endpoint}`,
+    'heartbeat_interval = 3600',
+    `endpoint_override = ${endpoint.replace(CINDER, fuxiProxy.url)}`,
     '',
   ].join('\n'),
 })
-let by: Awaited<ReturnType<typeof lifecycles>> | undefined
+fuxi.production = true
+fuxi.env = { NODE_OPTIONS: taggedNodeOptions() }
+const rounds: LifecycleResult[] = []
+const listHand: number[] = []
+const listFuxi: number[] = []
+const listWarm: number[] = []
+let listCount = 0
+let listCalls: Call[] = []
+const made: string[] = []
 try {
   await fuxi.start()
-  // Polls: volume reads while waiting.
-  by = await lifecycles(
-    fuxi,
-    proxy.log,
-    N,
-    (entries) =>
-      entries.filter(
-        (e) => e.method === 'GET' && /\/volumes\/[0-9a-f-]{36}$/.test(e.url.split('?')[0] ?? ''),
-      ).length,
-  )
-  // ---- 3. docker volume ls with 200 volumes: fuxi's List (one paginated Cinder list)
-  const M = Number(process.env.BENCH_LS_N ?? 200)
-  const ids: string[] = []
-  for (let i = 0; i < M; i += 20) {
-    const made = await Promise.all(
-      Array.from({ length: Math.min(20, M - i) }, (_, k) =>
+  await api.api.version() // the hand client's token and version document, outside the timings
+  for (let i = 0; i < N; i++) {
+    await byHand()
+    rounds.push(await lifecycle(fuxi, fuxiProxy.log, `b${i}`))
+  }
+
+  // ---- 3. List with LIST_N volumes: fuxi's List after its listing aged out, paired with the
+  // detail list fuxi asks Cinder for, as a bare keep-alive GET + JSON.parse.
+  for (let i = 0; i < LIST_N; i += 20) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(20, LIST_N - i) }, (_, k) =>
         api.createVolume({ name: `ls${i + k}`, size: 1, metadata: { volume_from: volumeFrom } }),
       ),
     )
-    ids.push(...made.map((v) => v.id))
+    made.push(...batch.map((v) => v.id))
   }
-  for (const id of ids) await api.waitForVolume(id, ['available'], WAIT)
-  const list = async (xs: number[]) => {
-    const t0 = now()
+  for (const id of made) await api.waitForVolume(id, ['available'], WAIT)
+  const version = await api.api.version()
+  const headers = {
+    'X-Auth-Token': (await handSession.token()).value,
+    Accept: 'application/json',
+    ...(version ? { 'OpenStack-API-Version': `volume ${formatMicroversion(version)}` } : {}),
+  }
+  const agent = new Agent({ keepAlive: true })
+  const listUrl = `${endpoint.replace(CINDER, handProxy.url)}/volumes/detail?metadata=${encodeURIComponent(JSON.stringify({ volume_from: volumeFrom }))}`
+  const bare = () =>
+    new Promise<number>((resolve, reject) => {
+      const req = request(listUrl, { agent, headers }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const body = JSON.parse(Buffer.concat(chunks).toString()) as { volumes: unknown[] }
+          resolve(body.volumes.length)
+        })
+      })
+      req.on('error', reject)
+      req.end()
+    })
+  const list = async () => {
     const r = await fuxi.call('VolumeDriver.List')
-    xs.push(now() - t0)
+    if (r.Err) throw new Error(`List: ${r.Err}`)
     return (r.Volumes as unknown[]).length
   }
-  const cold: number[] = []
-  const warm: number[] = []
-  let count = 0
-  for (let i = 0; i < 8; i++) {
-    await new Promise((r) => setTimeout(r, LIST_FRESH_MS + 50)) // the listing has aged out
-    count = await list(cold)
-    for (let k = 0; k < 3; k++) await list(warm)
+  await bare() // the connection, outside the timings
+  for (let i = 0; i < LIST_ROUNDS; i++) {
+    await new Promise((r) => setTimeout(r, LIST_FRESH_MS + 50)) // fuxi's listing has aged out
+    // Cinder answers a query it just answered faster: which of the two goes first alternates.
+    let n = 0
+    const byHand = async () => {
+      const t0 = now()
+      n = await bare()
+      listHand.push(now() - t0)
+    }
+    const throughFuxi = async () => {
+      const from = fuxiProxy.log.length
+      const t0 = now()
+      listCount = await list()
+      listFuxi.push(now() - t0)
+      listCalls = fuxiProxy.log.slice(from)
+    }
+    if (i % 2 === 0) {
+      await byHand()
+      await throughFuxi()
+    } else {
+      await throughFuxi()
+      await byHand()
+    }
+    if (n !== LIST_N || listCount !== LIST_N)
+      throw new Error(`listed ${n} by hand and ${listCount} through fuxi, made ${LIST_N}`)
+    const t0 = now()
+    await list()
+    listWarm.push(now() - t0)
   }
-  console.log(`\nList over the plugin socket with ${count} Cinder volumes (target ≤ 100 ms)`)
-  row('VolumeDriver.List, new listing', cold)
-  row(`VolumeDriver.List, within ${LIST_FRESH_MS} ms`, warm)
-  for (let i = 0; i < ids.length; i += 20)
-    await Promise.all(ids.slice(i, i + 20).map((id) => api.deleteVolume(id)))
+  agent.destroy()
 } finally {
   await fuxi.stop()
-  await proxy.close()
+  for (let i = 0; i < made.length; i += 20)
+    await Promise.all(made.slice(i, i + 20).map((id) => api.deleteVolume(id).catch(() => {})))
+  await fuxiProxy.close()
+  await handProxy.close()
   rmSync(dir, { recursive: true, force: true })
 }
-if (!by) throw new Error('no figures')
-const kernel = median(hand.mkfs) + median(hand.mount) + median(hand.umount)
-const { total, service: cinderTotal } = report(by, {
-  rounds: N,
-  service: 'Cinder',
-  handMs: median(hand.total),
-  handCalls: 6,
-})
-console.log(
-  `  split: Cinder ${cinderTotal.toFixed(0)} ms, kernel ≈ ${kernel.toFixed(0)} ms (by-hand mkfs+mount+umount), fuxi and the sleeps between polls ≈ ${(total - cinderTotal - kernel).toFixed(0)} ms`,
+
+console.log(`Cinder lifecycle by hand (${N} rounds, 1 GiB ext4, non-admin user)`)
+for (const [k, xs] of Object.entries(hand)) row(k, xs)
+row('lifecycle', handTotal, `   calls ${median(handCalls)} (polls apart)`)
+console.log(`\nThrough fuxi's plugin socket, as dockerd calls it (${N} rounds, interleaved)`)
+printSteps(rounds)
+const fuxiMs = rounds.map((r) => r.ms)
+const fuxiCalls = rounds.map((r) => r.calls)
+row(
+  'lifecycle',
+  fuxiMs,
+  `   calls ${median(fuxiCalls)} (+${median(rounds.map((r) => r.polls))} polls), in Cinder ${median(rounds.map((r) => r.serviceMs)).toFixed(0)} ms`,
 )
+const kernel = median(hand.mkfs) + median(hand.mount) + median(hand.umount)
+console.log(
+  `  split (medians): Cinder ${median(rounds.map((r) => r.serviceMs)).toFixed(0)} ms, kernel ≈ ${kernel.toFixed(0)} ms (by-hand mkfs+mount+umount), fuxi and the sleeps between polls the rest`,
+)
+const last = rounds[rounds.length - 1]
+if (last) {
+  console.log(`\nThe API calls of round ${rounds.length} through fuxi, in order (polls grouped):`)
+  printTrace(last)
+}
+console.log(
+  `\nList over the plugin socket with ${listCount} Cinder volumes (${LIST_ROUNDS} rounds)`,
+)
+row("Cinder's detail list, bare GET", listHand)
+row('VolumeDriver.List, new listing', listFuxi)
+row(`VolumeDriver.List, within ${LIST_FRESH_MS} ms`, listWarm)
+console.log(`  fuxi's calls for a new listing: ${listCalls.map(describeCall).join('; ')}`)
+
+const life = pairedRatio(handTotal, fuxiMs)
+record({ id: 'cinder-lifecycle', measured: life.text, pass: life.median <= 1.25 })
+const c = pct(fuxiCalls, 50)
+record({
+  id: 'cinder-calls',
+  measured: `${c} (min–max ${Math.min(...fuxiCalls)}–${Math.max(...fuxiCalls)}; by hand ${median(handCalls)})`,
+  pass: c <= 6,
+})
+const ls = pairedRatio(listHand, listFuxi)
+record({ id: 'cinder-list', measured: `${ls.text}; ${listCount} volumes`, pass: ls.median <= 1.1 })
+printMine()
