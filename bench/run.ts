@@ -147,7 +147,7 @@ try {
     })
   }
   console.log(
-    `\nmemory (VmRSS of the daemon, started as bin/fuxi-server starts it: ${process.env.FUXI_NODE_OPTIONS ?? '--max-old-space-size=64'}):`,
+    `\nmemory (VmRSS of the daemon, started as bin/fuxi-server starts it: ${process.env.FUXI_NODE_OPTIONS ?? '--max-old-space-size=64 --max-semi-space-size=1'}):`,
   )
   console.log(`  idle after start                           ${idleRss.toFixed(1)} MB`)
   console.log(

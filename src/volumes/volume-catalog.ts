@@ -137,15 +137,17 @@ export class VolumeCatalog {
   }
 
   #view(rec: VolumeRecord): VolumeView {
-    const provider = this.#d.providers.get(rec.provider)
+    const d = this.#d
     const mounted = rec.device !== null
-    const mountpoint = mountpointOf(this.#d, rec)
     return {
       name: rec.name,
-      mountpoint: mounted ? mountpoint : '',
+      // List answers with every volume: the path is made only for the mounted ones.
+      mountpoint: mounted ? mountpointOf(d, rec) : '',
       createdAt: rec.createdAt,
       // Built only when asked for (Get, inspect); List sends names and mountpoints alone.
       get status() {
+        const provider = d.providers.get(rec.provider)
+        const mountpoint = mountpointOf(d, rec)
         return {
           provider: rec.provider,
           ...rec.options,
