@@ -27,7 +27,7 @@ import { pairedRatio, printMine, record } from './table.ts'
 
 const N = Number(process.env.BENCH_N ?? 8)
 const LIST_N = Number(process.env.BENCH_LS_N ?? 200)
-const LIST_ROUNDS = Number(process.env.BENCH_LS_ROUNDS ?? 8)
+const LIST_ROUNDS = Number(process.env.BENCH_LS_ROUNDS ?? 16)
 const WAIT = { timeoutMs: 60_000 }
 mkdirSync('/var/lib/fuxi-test', { recursive: true })
 const dir = await mkdtemp('/var/lib/fuxi-test/bench-cinder-')
