@@ -12,6 +12,18 @@ import { tmpDir } from '../support/tmp.ts'
 const SKIP = process.getuid?.() !== 0 ? 'needs root (loop devices, mount)' : false
 const UUID = 'd8b7c1a4-3f6e-4c52-9a0b-5e1f2a3b4c5d'
 
+/**
+ * Waits until no loop device backs `img` any more: a detach the kernel defers (the device was
+ * still open, e.g. by a blkid scan running beside this test) ends a moment later.
+ */
+async function detached(img: string): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (execFileSync('losetup', ['-j', img], { encoding: 'utf8' }).trim()) {
+    if (Date.now() > deadline) throw new Error(`${img} is still attached to a loop device`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
 describe('config drive', { skip: SKIP }, () => {
   it("reads this instance's uuid from a drive labelled config-2, mounted or not, and leaves no mount", async (t) => {
     const dir = await tmpDir(t, 'fuxi-cd-', () => void cleanupUnder(dir))
@@ -31,6 +43,7 @@ describe('config drive', { skip: SKIP }, () => {
     // Already mounted (as cloud-init may leave it): read in place.
     assert.equal(await configDriveInstanceId(createExec(), host, dir), UUID)
     execFileSync('umount', ['-d', prep])
+    await detached(img)
     // Not mounted: mounted read-only in a temp dir, read, unmounted.
     const dev = execFileSync('losetup', ['--find', '--show', img], { encoding: 'utf8' }).trim()
     try {
@@ -48,6 +61,7 @@ describe('config drive', { skip: SKIP }, () => {
     } finally {
       execFileSync('losetup', ['-d', dev])
     }
+    await detached(img)
     assert.equal(
       await configDriveInstanceId(createExec(), host, dir),
       undefined,
