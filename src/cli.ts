@@ -12,6 +12,8 @@ Talks to the running fuxi daemon over its socket.
   reconcile        repair what a crash or reboot left (re-mount / release / finish interrupted steps)
   stats            uptime, volume count, memory
   check-config     validate the configuration file and exit
+  doctor [--json]  check everything fuxi needs (config, tools, kernel, daemon, Docker, clouds):
+                   one line per check with the fix; exit status 0 only when nothing fails
 `
 
 /** Admin command line: prints, never changes volumes except through the daemon's reconcile. */
@@ -30,6 +32,7 @@ async function main(argv: string[]): Promise<number> {
     return cmd ? 0 : 2
   }
   file ??= existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined
+  if (cmd === 'doctor') return doctor(file, rest.includes('--json'))
   const config = file ? await loadConfigFile(file) : defaultConfig()
   const socket = config.DEFAULT.socket_path
   const call = (method: string, body: object = {}) => post(socket, method, body)
@@ -88,6 +91,20 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`unknown command "${cmd}"\n${USAGE}`)
       return 2
   }
+}
+
+async function doctor(file: string | undefined, json: boolean): Promise<number> {
+  const [{ runChecks, report }, { hostDoctorDeps }] = await Promise.all([
+    import('./doctor/checks.ts'),
+    import('./doctor/deps.ts'),
+  ])
+  const loaded = await (file ? loadConfigFile(file) : Promise.resolve(defaultConfig())).then(
+    (config) => ({ config }),
+    (e: unknown) => ({ configError: messageOf(e) }),
+  )
+  const { text, code } = report(await runChecks({ file, ...loaded }, hostDoctorDeps()), json)
+  process.stdout.write(text)
+  return code
 }
 
 async function post(

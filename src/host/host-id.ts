@@ -79,3 +79,9 @@ async function readMachineId(): Promise<string> {
   }
   return ''
 }
+
+/** The id kept in `<stateDir>/host-id`, if fuxi has made one there (nothing is made here). */
+export async function storedHostId(stateDir: string): Promise<string | undefined> {
+  const stored = await readStored(join(stateDir, FILE))
+  return stored && HOST_ID.test(stored.id) ? stored.id : undefined
+}

@@ -1,0 +1,199 @@
+import type { FuxiConfig } from '../config/schema.ts'
+
+/** One line of `fuxi doctor`: what was checked, how it went, and the fix when it did not. */
+export interface Check {
+  readonly name: string
+  readonly status: 'ok' | 'warn' | 'fail'
+  readonly detail: string
+  readonly fix?: string
+}
+
+/** What the checks read of the world: narrow, so that tests hand in their own. */
+export interface DoctorDeps {
+  findTool(name: string): Promise<string | undefined>
+  fileMode(file: string): Promise<{ mode: number; socket: boolean; uid: number } | undefined>
+  kernelHasFilesystem(fstype: string): Promise<boolean>
+  loopControl(): Promise<boolean>
+  readHostId(stateDir: string): Promise<string | undefined>
+  /** Activate over the plugin socket: the daemon answers. */
+  activate(socket: string): Promise<boolean>
+  /** The Docker Engine API answers on its socket. */
+  dockerPing(socket: string): Promise<boolean>
+  /** Authenticates for a service section and reads its version: the negotiated microversion. */
+  cloud(config: FuxiConfig, section: 'cinder' | 'manila' | 'nova'): Promise<string>
+}
+
+const ok = (name: string, detail: string): Check => ({ name, status: 'ok', detail })
+const warn = (name: string, detail: string, fix: string): Check => ({
+  name,
+  status: 'warn',
+  detail,
+  fix,
+})
+const fail = (name: string, detail: string, fix: string): Check => ({
+  name,
+  status: 'fail',
+  detail,
+  fix,
+})
+
+/** The commands each enabled provider runs (required), and those only some back ends need. */
+function toolsFor(c: FuxiConfig): { need: Set<string>; maybe: Map<string, string> } {
+  const need = new Set<string>()
+  const maybe = new Map<string, string>()
+  for (const p of c.DEFAULT.volume_providers) {
+    if (p === 'local')
+      for (const t of ['losetup', 'blkid', 'mount', 'umount', `mkfs.${c.local.fstype}`]) need.add(t)
+    if (p === 'cinder') {
+      for (const t of ['blkid', 'mount', 'umount', `mkfs.${c.cinder.fstype}`]) need.add(t)
+      maybe.set('iscsiadm', 'Cinder back ends that export iSCSI (apt-get install open-iscsi)')
+      maybe.set('rbd', 'Cinder back ends on Ceph RBD (apt-get install ceph-common)')
+    }
+    if (p === 'manila') {
+      need.add('mount')
+      need.add('umount')
+      if (c.manila.share_proto === 'NFS') need.add('mount.nfs')
+      else if (c.manila.cephfs_client === 'fuse') need.add('ceph-fuse')
+      else need.add('mount.ceph')
+    }
+  }
+  return { need, maybe }
+}
+
+const PACKAGE: Record<string, string> = {
+  losetup: 'mount',
+  blkid: 'util-linux',
+  mount: 'mount',
+  umount: 'mount',
+  'mkfs.ext4': 'e2fsprogs',
+  'mkfs.xfs': 'xfsprogs',
+  'mount.nfs': 'nfs-common',
+  'mount.ceph': 'ceph-common',
+  'ceph-fuse': 'ceph-fuse',
+}
+
+/**
+ * Everything fuxi needs, one check each: the configuration, this host's tools and kernel, the
+ * daemon and Docker, and each configured cloud. Nothing is changed.
+ */
+export async function runChecks(
+  o: { file: string | undefined; config?: FuxiConfig; configError?: string },
+  d: DoctorDeps,
+): Promise<Check[]> {
+  const out: Check[] = []
+  const where = o.file ?? '(embedded default)'
+  if (!o.config) {
+    out.push(fail('config', `${where}: ${o.configError ?? 'not loaded'}`, 'fix the lines named'))
+    return out
+  }
+  const c = o.config
+  out.push(ok('config', `${where} parses; providers: ${c.DEFAULT.volume_providers.join(', ')}`))
+  if (o.file) {
+    const m = await d.fileMode(o.file)
+    if (m && m.mode & 0o077)
+      out.push(
+        warn(
+          'config permissions',
+          `${o.file} is mode ${m.mode.toString(8).padStart(4, '0')}: others may read its passwords`,
+          `chmod 600 ${o.file}`,
+        ),
+      )
+  }
+  const id = c.DEFAULT.host_id || (await d.readHostId(c.DEFAULT.state_dir))
+  out.push(
+    id
+      ? ok('host id', id)
+      : warn(
+          'host id',
+          `none yet: made at the first start in ${c.DEFAULT.state_dir}/host-id`,
+          'start fuxi once, or set [DEFAULT] host_id',
+        ),
+  )
+  const { need, maybe } = toolsFor(c)
+  for (const t of need) {
+    const at = await d.findTool(t)
+    out.push(
+      at
+        ? ok(`tool ${t}`, at)
+        : fail(`tool ${t}`, 'not found', `apt-get install ${PACKAGE[t] ?? t}`),
+    )
+  }
+  for (const [t, why] of maybe) {
+    const at = await d.findTool(t)
+    out.push(at ? ok(`tool ${t}`, at) : warn(`tool ${t}`, 'not found', `needed for ${why}`))
+  }
+  if (c.DEFAULT.volume_providers.includes('local') && !(await d.loopControl()))
+    out.push(fail('kernel loop', '/dev/loop-control is missing', 'modprobe loop'))
+  if (c.DEFAULT.volume_providers.includes('manila')) {
+    const fs = c.manila.share_proto === 'NFS' ? 'nfs' : 'ceph'
+    out.push(
+      (await d.kernelHasFilesystem(fs))
+        ? ok(`kernel ${fs}`, `${fs} filesystems can be mounted`)
+        : warn(`kernel ${fs}`, `${fs} is not in /proc/filesystems`, `modprobe ${fs}`),
+    )
+  }
+  const sock = c.DEFAULT.socket_path
+  const sm = await d.fileMode(sock)
+  if (!sm?.socket)
+    out.push(
+      fail(
+        'daemon',
+        `no socket at ${sock}`,
+        'start fuxi (scripts/install.sh, or systemctl start fuxi)',
+      ),
+    )
+  else if (!(await d.activate(sock)))
+    out.push(fail('daemon', `${sock} does not answer`, 'restart fuxi; see its log'))
+  else if (sm.mode & 0o007)
+    out.push(warn('daemon', `${sock} is open to everyone`, `chmod 660 ${sock}`))
+  else out.push(ok('daemon', `answers on ${sock}`))
+  out.push(
+    (await d.dockerPing(c.DEFAULT.docker_socket))
+      ? ok('docker', `the Engine API answers on ${c.DEFAULT.docker_socket}`)
+      : warn(
+          'docker',
+          `no Docker Engine API on ${c.DEFAULT.docker_socket}`,
+          'start dockerd, or set [DEFAULT] docker_socket',
+        ),
+  )
+  if (!sock.startsWith('/run/docker/plugins/') && !sock.startsWith('/var/run/docker/plugins/'))
+    out.push(
+      warn(
+        'docker plugin',
+        `dockerd looks for plugin sockets in /run/docker/plugins; fuxi listens on ${sock}`,
+        'set [DEFAULT] socket_path = /run/docker/plugins/fuxi.sock',
+      ),
+    )
+  const sections: ('cinder' | 'manila' | 'nova')[] = []
+  if (c.DEFAULT.volume_providers.includes('cinder')) sections.push('cinder')
+  if (c.DEFAULT.volume_providers.includes('cinder') && c.cinder.volume_connector === 'openstack')
+    sections.push('nova')
+  if (c.DEFAULT.volume_providers.includes('manila')) sections.push('manila')
+  for (const s of sections) {
+    try {
+      const version = await d.cloud(c, s)
+      out.push(ok(`cloud ${s}`, `authenticated; API ${version}`))
+    } catch (e) {
+      out.push(
+        fail(
+          `cloud ${s}`,
+          e instanceof Error ? e.message : String(e),
+          `check the auth options and endpoint of [${s}]`,
+        ),
+      )
+    }
+  }
+  return out
+}
+
+/** The report: one line per check, or JSON; and the exit status (0 only when nothing failed). */
+export function report(checks: readonly Check[], json: boolean): { text: string; code: number } {
+  const code = checks.some((x) => x.status === 'fail') ? 1 : 0
+  if (json) return { text: `${JSON.stringify({ ok: code === 0, checks }, null, 1)}\n`, code }
+  const w = Math.max(...checks.map((x) => x.name.length))
+  const lines = checks.map(
+    (x) =>
+      `${x.status.padEnd(4)}  ${x.name.padEnd(w)}  ${x.detail}${x.fix ? `  (fix: ${x.fix})` : ''}`,
+  )
+  return { text: `${lines.join('\n')}\n`, code }
+}
