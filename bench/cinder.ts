@@ -21,8 +21,8 @@ import { LIST_FRESH_MS } from '../src/volumes/volume-catalog.ts'
 import { Daemon } from '../test/support/daemon.ts'
 import { cloudSession, demoAuthConf, devcloudAuth, uniqueName } from '../test/support/devcloud.ts'
 import { type Call, countingProxy, describeCall, taggedNodeOptions } from './counting-proxy.ts'
-import { type LifecycleResult, lifecycle, printSteps, printTrace } from './lifecycle.ts'
-import { median, now, pct, row } from './stats.ts'
+import { handRounds, type LifecycleResult, lifecycle, reportLifecycles } from './lifecycle.ts'
+import { median, now, row } from './stats.ts'
 import { pairedRatio, printMine, record } from './table.ts'
 
 const N = Number(process.env.BENCH_N ?? 8)
@@ -41,26 +41,16 @@ const handSession = cloudSession(auth, {
 })
 const api: Client = new CinderClient(handSession)
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: 'ignore' })
-const calls = (log: readonly Call[]) => log.filter((c) => !c.poll).length
 
 // ---- 1. by hand
-const handSteps = ['create', 'attach', 'mkfs', 'mount', 'umount', 'detach', 'remove'] as const
-const hand = Object.fromEntries(handSteps.map((k) => [k, [] as number[]])) as Record<
-  (typeof handSteps)[number],
-  number[]
->
-const handTotal: number[] = []
-const handCalls: number[] = []
+const hand = handRounds(
+  ['create', 'attach', 'mkfs', 'mount', 'umount', 'detach', 'remove'] as const,
+  handProxy.log,
+)
 const mnt = `${dir}/hand`
 mkdirSync(mnt)
 async function byHand(): Promise<void> {
-  const from = handProxy.log.length
-  const t0 = now()
-  let step = now()
-  const lap = (k: (typeof handSteps)[number]) => {
-    hand[k].push(now() - step)
-    step = now()
-  }
+  const { lap, done } = hand.start()
   const left: { id?: string; attachment?: string; mounted?: boolean } = {}
   try {
     const c = await api.createVolume({ name: uniqueName('hand'), size: 1 })
@@ -90,8 +80,7 @@ async function byHand(): Promise<void> {
     left.id = undefined
     await api.waitForVolume(c.id, [], { ...WAIT, goneIsSuccess: true })
     lap('remove')
-    handTotal.push(now() - t0)
-    handCalls.push(calls(handProxy.log.slice(from)))
+    done()
   } finally {
     if (left.mounted) sh('umount', ['-l', mnt])
     if (left.attachment) await api.deleteAttachment(left.attachment).catch(() => {})
@@ -208,42 +197,23 @@ try {
   rmSync(dir, { recursive: true, force: true })
 }
 
-console.log(`Cinder lifecycle by hand (${N} rounds, 1 GiB ext4, non-admin user)`)
-for (const [k, xs] of Object.entries(hand)) row(k, xs)
-row('lifecycle', handTotal, `   calls ${median(handCalls)} (polls apart)`)
-console.log(`\nThrough fuxi's plugin socket, as dockerd calls it (${N} rounds, interleaved)`)
-printSteps(rounds)
-const fuxiMs = rounds.map((r) => r.ms)
-const fuxiCalls = rounds.map((r) => r.calls)
-row(
-  'lifecycle',
-  fuxiMs,
-  `   calls ${median(fuxiCalls)} (+${median(rounds.map((r) => r.polls))} polls), in Cinder ${median(rounds.map((r) => r.serviceMs)).toFixed(0)} ms`,
-)
-const kernel = median(hand.mkfs) + median(hand.mount) + median(hand.umount)
-console.log(
-  `  split (medians): Cinder ${median(rounds.map((r) => r.serviceMs)).toFixed(0)} ms, kernel ≈ ${kernel.toFixed(0)} ms (by-hand mkfs+mount+umount), fuxi and the sleeps between polls the rest`,
-)
-const last = rounds[rounds.length - 1]
-if (last) {
-  console.log(`\nThe API calls of round ${rounds.length} through fuxi, in order (polls grouped):`)
-  printTrace(last)
-}
-console.log(
-  `\nList over the plugin socket with ${listCount} Cinder volumes (${LIST_ROUNDS} rounds)`,
-)
-row("Cinder's detail list, bare GET", listHand)
-row('VolumeDriver.List, new listing', listFuxi)
-row(`VolumeDriver.List, within ${LIST_FRESH_MS} ms`, listWarm)
-console.log(`  fuxi's calls for a new listing: ${listCalls.map(describeCall).join('; ')}`)
-
-const life = pairedRatio(handTotal, fuxiMs)
-record({ id: 'cinder-lifecycle', measured: life.text, pass: life.median <= 1.25 })
-const c = pct(fuxiCalls, 50)
-record({
-  id: 'cinder-calls',
-  measured: `${c} (min–max ${Math.min(...fuxiCalls)}–${Math.max(...fuxiCalls)}; by hand ${median(handCalls)})`,
-  pass: c <= 6,
+reportLifecycles({
+  service: 'Cinder',
+  what: '1 GiB ext4',
+  hand,
+  rounds,
+  split: (ms) =>
+    `Cinder ${ms.toFixed(0)} ms, kernel ≈ ${(median(hand.laps.mkfs) + median(hand.laps.mount) + median(hand.laps.umount)).toFixed(0)} ms (by-hand mkfs+mount+umount), fuxi and the sleeps between polls the rest`,
+  maxCalls: 6,
+  more: () => {
+    console.log(
+      `\nList over the plugin socket with ${listCount} Cinder volumes (${LIST_ROUNDS} rounds)`,
+    )
+    row("Cinder's detail list, bare GET", listHand)
+    row('VolumeDriver.List, new listing', listFuxi)
+    row(`VolumeDriver.List, within ${LIST_FRESH_MS} ms`, listWarm)
+    console.log(`  fuxi's calls for a new listing: ${listCalls.map(describeCall).join('; ')}`)
+  },
 })
 const ls = pairedRatio(listHand, listFuxi)
 record({ id: 'cinder-list', measured: `${ls.text}; ${listCount} volumes`, pass: ls.median <= 1.1 })

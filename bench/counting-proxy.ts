@@ -3,19 +3,14 @@
  * bench's by-hand client) makes: method, path, whether a status wait made it (a poll), and which
  * functions made it, as bench/call-tag.mjs tagged them. Bodies are forwarded untouched.
  */
-import { createServer, type IncomingMessage, request } from 'node:http'
-import type { Socket } from 'node:net'
+import type { IncomingMessage } from 'node:http'
+import { faultProxy, type ProxyEntry } from '../test/support/fault-proxy.ts'
 
-export interface Call {
-  method: string
-  url: string
+export type Call = ProxyEntry & {
   /** Made by a status wait (repeated GETs until a status): not counted as an API call. */
   poll: boolean
   /** The functions that made it, innermost first ('' when the caller was not tagged). */
   via: string
-  status: number
-  /** Time the service took, ms. */
-  ms: number
   /** What a JSON body holds: its top-level key, and the keys under `metadata` or an action. */
   body: string
 }
@@ -26,63 +21,14 @@ export const BENCH_TAGGER = new URL('./call-tag.mjs', import.meta.url).pathname
 export const taggedNodeOptions = () =>
   `${process.env.NODE_OPTIONS ?? ''} --import ${BENCH_TAGGER}`.trim()
 
-export async function countingProxy(target: string) {
-  const upstream = new URL(target)
-  const log: Call[] = []
-  const sockets = new Set<Socket>()
+/** The fault proxy, forwarding everything, with each request's bench tags in its log. */
+export function countingProxy(target: string) {
   const header = (req: IncomingMessage, k: string) => String(req.headers[k] ?? '')
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      const t0 = performance.now()
-      const entry: Call = {
-        method: req.method ?? '',
-        url: req.url ?? '',
-        poll: header(req, 'x-fuxi-bench-poll') === '1',
-        via: header(req, 'x-fuxi-bench-via'),
-        status: 0,
-        ms: 0,
-        body: bodyKeys(Buffer.concat(chunks)),
-      }
-      log.push(entry)
-      const up = request(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: req.method,
-          path: req.url,
-          headers: { ...req.headers, host: upstream.host },
-        },
-        (ur) => {
-          const out: Buffer[] = []
-          ur.on('data', (c: Buffer) => out.push(c))
-          ur.on('end', () => {
-            entry.status = ur.statusCode ?? 0
-            entry.ms = performance.now() - t0
-            res.writeHead(ur.statusCode ?? 502, ur.headers)
-            res.end(Buffer.concat(out))
-          })
-        },
-      )
-      up.on('error', () => res.destroy())
-      up.end(Buffer.concat(chunks))
-    })
-  })
-  server.on('connection', (s: Socket) => {
-    sockets.add(s)
-    s.on('close', () => sockets.delete(s))
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    log,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => r())
-      }),
-  }
+  return faultProxy(undefined, target, undefined, (req, body) => ({
+    poll: header(req, 'x-fuxi-bench-poll') === '1',
+    via: header(req, 'x-fuxi-bench-via'),
+    body: bodyKeys(body),
+  }))
 }
 
 const ID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g

@@ -1,7 +1,8 @@
 /** Shared by the provider benchmarks: one lifecycle over fuxi's plugin socket, as dockerd drives it. */
 import type { Daemon } from '../test/support/daemon.ts'
 import { type Call, describeCall } from './counting-proxy.ts'
-import { now, pct } from './stats.ts'
+import { median, now, pct, row } from './stats.ts'
+import { pairedRatio, record } from './table.ts'
 
 export type Op = 'Get' | 'Create' | 'Mount' | 'Unmount' | 'Remove'
 
@@ -68,7 +69,7 @@ export async function lifecycle(
     steps,
     calls: all.filter((c) => !c.poll).length,
     polls: all.filter((c) => c.poll).length,
-    serviceMs: all.reduce((a, c) => a + c.ms, 0),
+    serviceMs: all.reduce((a, c) => a + (c.ms ?? 0), 0),
   }
 }
 
@@ -115,4 +116,79 @@ export function printTrace(r: LifecycleResult): void {
     }
     flush()
   }
+}
+
+/** The by-hand side of a provider bench: each step's time, each round's total and API calls. */
+export function handRounds<S extends string>(steps: readonly S[], log: readonly Call[]) {
+  const laps = Object.fromEntries(steps.map((k) => [k, [] as number[]])) as Record<S, number[]>
+  const total: number[] = []
+  const calls: number[] = []
+  return {
+    laps,
+    total,
+    calls,
+    /** Starts a round: `lap(step)` after each step, `done()` after the last. */
+    start() {
+      const from = log.length
+      const t0 = now()
+      let step = t0
+      return {
+        lap(k: S) {
+          laps[k].push(now() - step)
+          step = now()
+        },
+        done() {
+          total.push(now() - t0)
+          calls.push(log.slice(from).filter((c) => !c.poll).length)
+        },
+      }
+    },
+  }
+}
+
+/**
+ * A provider bench's report: the by-hand steps, fuxi's steps and lifecycle (with `split`, where
+ * the time went), the calls of the last round, then whatever `more` prints; and its two goal rows.
+ */
+export function reportLifecycles(o: {
+  service: 'Cinder' | 'Manila'
+  /** "1 GiB ext4", "1 GiB NFS share". */
+  what: string
+  hand: ReturnType<typeof handRounds<string>>
+  rounds: readonly LifecycleResult[]
+  split: (serviceMs: number) => string
+  maxCalls: number
+  more?: () => void
+}): void {
+  const { hand, rounds, service } = o
+  const n = rounds.length
+  console.log(`${service} lifecycle by hand (${n} rounds, ${o.what}, non-admin user)`)
+  for (const [k, xs] of Object.entries(hand.laps)) row(k, xs)
+  row('lifecycle', hand.total, `   calls ${median(hand.calls)} (polls apart)`)
+  console.log(`\nThrough fuxi's plugin socket, as dockerd calls it (${n} rounds, interleaved)`)
+  printSteps(rounds)
+  const fuxiMs = rounds.map((r) => r.ms)
+  const fuxiCalls = rounds.map((r) => r.calls)
+  const serviceMs = median(rounds.map((r) => r.serviceMs))
+  row(
+    'lifecycle',
+    fuxiMs,
+    `   calls ${median(fuxiCalls)} (+${median(rounds.map((r) => r.polls))} polls), in ${service} ${serviceMs.toFixed(0)} ms`,
+  )
+  console.log(`  split (medians): ${o.split(serviceMs)}`)
+  const last = rounds[n - 1]
+  if (last) {
+    console.log(`\nThe API calls of round ${n} through fuxi, in order (polls grouped):`)
+    printTrace(last)
+  }
+  o.more?.()
+  const id = service === 'Cinder' ? 'cinder' : 'manila'
+  const life = pairedRatio(hand.total, fuxiMs)
+  record({ id: `${id}-lifecycle`, measured: life.text, pass: life.median <= 1.25 })
+  const c = pct(fuxiCalls, 50)
+  record({
+    id: `${id}-calls`,
+    measured: `${c} (min–max ${Math.min(...fuxiCalls)}–${Math.max(...fuxiCalls)}; by hand ${median(hand.calls)})`,
+    pass: c <= o.maxCalls,
+  })
 }

@@ -16,10 +16,10 @@ import { ManilaClient } from '../src/openstack/manila.ts'
 import { Daemon } from '../test/support/daemon.ts'
 import { cloudSession, demoAuthConf, devcloudAuth, uniqueName } from '../test/support/devcloud.ts'
 import { STANDIN_PATH, STANDINS } from '../test/support/standins.ts'
-import { type Call, countingProxy, taggedNodeOptions } from './counting-proxy.ts'
-import { type LifecycleResult, lifecycle, printSteps, printTrace } from './lifecycle.ts'
-import { median, now, pct, row } from './stats.ts'
-import { pairedRatio, printMine, record } from './table.ts'
+import { countingProxy, taggedNodeOptions } from './counting-proxy.ts'
+import { handRounds, type LifecycleResult, lifecycle, reportLifecycles } from './lifecycle.ts'
+import { median } from './stats.ts'
+import { printMine } from './table.ts'
 
 const N = Number(process.env.BENCH_N ?? 8)
 const WAIT = { timeoutMs: 60_000 }
@@ -34,26 +34,16 @@ const api = new ManilaClient(
   cloudSession(auth, { endpointOverride: endpoint.replace(MANILA, handProxy.url) }),
 )
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: 'ignore' })
-const calls = (log: readonly Call[]) => log.filter((c) => !c.poll).length
 
 // ---- 1. by hand
-const handSteps = ['create', 'exports', 'allow', 'mount', 'umount', 'deny', 'remove'] as const
-const hand = Object.fromEntries(handSteps.map((k) => [k, [] as number[]])) as Record<
-  (typeof handSteps)[number],
-  number[]
->
-const handTotal: number[] = []
-const handCalls: number[] = []
+const hand = handRounds(
+  ['create', 'exports', 'allow', 'mount', 'umount', 'deny', 'remove'] as const,
+  handProxy.log,
+)
 const mnt = `${dir}/hand`
 mkdirSync(mnt)
 async function byHand(): Promise<void> {
-  const from = handProxy.log.length
-  const t0 = now()
-  let step = now()
-  const lap = (k: (typeof handSteps)[number]) => {
-    hand[k].push(now() - step)
-    step = now()
-  }
+  const { lap, done } = hand.start()
   const left: { id?: string; mounted?: boolean } = {}
   try {
     const c = await api.createShare({ name: uniqueName('hand'), size: 1, share_proto: 'NFS' })
@@ -78,8 +68,7 @@ async function byHand(): Promise<void> {
     left.id = undefined
     await api.waitForShare(c.id, [], { ...WAIT, goneIsSuccess: true })
     lap('remove')
-    handTotal.push(now() - t0)
-    handCalls.push(calls(handProxy.log.slice(from)))
+    done()
   } finally {
     if (left.mounted) sh('umount', ['-l', mnt])
     if (left.id) await api.deleteShare(left.id).catch(() => {})
@@ -117,33 +106,13 @@ try {
   rmSync(dir, { recursive: true, force: true })
 }
 
-console.log(`Manila lifecycle by hand (${N} rounds, 1 GiB NFS share, non-admin user)`)
-for (const [k, xs] of Object.entries(hand)) row(k, xs)
-row('lifecycle', handTotal, `   calls ${median(handCalls)} (polls apart)`)
-console.log(`\nThrough fuxi's plugin socket, as dockerd calls it (${N} rounds, interleaved)`)
-printSteps(rounds)
-const fuxiMs = rounds.map((r) => r.ms)
-const fuxiCalls = rounds.map((r) => r.calls)
-row(
-  'lifecycle',
-  fuxiMs,
-  `   calls ${median(fuxiCalls)} (+${median(rounds.map((r) => r.polls))} polls), in Manila ${median(rounds.map((r) => r.serviceMs)).toFixed(0)} ms`,
-)
-console.log(
-  `  split (medians): Manila ${median(rounds.map((r) => r.serviceMs)).toFixed(0)} ms, mount+umount ≈ ${(median(hand.mount) + median(hand.umount)).toFixed(0)} ms (stand-in), fuxi and the sleeps between polls the rest`,
-)
-const last = rounds[rounds.length - 1]
-if (last) {
-  console.log(`\nThe API calls of round ${rounds.length} through fuxi, in order (polls grouped):`)
-  printTrace(last)
-}
-
-const life = pairedRatio(handTotal, fuxiMs)
-record({ id: 'manila-lifecycle', measured: life.text, pass: life.median <= 1.25 })
-const c = pct(fuxiCalls, 50)
-record({
-  id: 'manila-calls',
-  measured: `${c} (min–max ${Math.min(...fuxiCalls)}–${Math.max(...fuxiCalls)}; by hand ${median(handCalls)})`,
-  pass: c <= 5,
+reportLifecycles({
+  service: 'Manila',
+  what: '1 GiB NFS share',
+  hand,
+  rounds,
+  split: (ms) =>
+    `Manila ${ms.toFixed(0)} ms, mount+umount ≈ ${(median(hand.laps.mount) + median(hand.laps.umount)).toFixed(0)} ms (stand-in), fuxi and the sleeps between polls the rest`,
+  maxCalls: 5,
 })
 printMine()

@@ -26,12 +26,18 @@ export interface ProxyEntry {
 
 /**
  * A loopback HTTP(S) proxy in front of a real service. Faults are queued per request matching a
- * method (and path regex); everything else is forwarded untouched. `log` records every request.
+ * method (and path regex); everything else is forwarded untouched. `log` records every request,
+ * with what `note` makes of it (the benches: which function made it).
  */
-export async function faultProxy(t: TestContext | undefined, target: string, tls?: ServerOptions) {
+export async function faultProxy<X extends object = object>(
+  t: TestContext | undefined,
+  target: string,
+  tls?: ServerOptions,
+  note?: (req: IncomingMessage, body: Buffer) => X,
+) {
   const upstream = new URL(target)
   const faults: { method: string; path: RegExp; fault: Fault }[] = []
-  const log: ProxyEntry[] = []
+  const log: (ProxyEntry & X)[] = []
   const sockets = new Set<Socket>()
 
   const forward = (
@@ -75,11 +81,12 @@ export async function faultProxy(t: TestContext | undefined, target: string, tls
       const body = Buffer.concat(chunks)
       const i = faults.findIndex((f) => f.method === req.method && f.path.test(req.url ?? ''))
       const fault = i >= 0 ? faults.splice(i, 1)[0]?.fault : undefined
-      const entry: ProxyEntry = {
+      const entry = {
         method: req.method ?? '',
         url: req.url ?? '',
         fault: fault?.kind ?? 'none',
-      }
+        ...note?.(req, body),
+      } as ProxyEntry & X
       log.push(entry)
       if (!fault) return forward(req, res, body, entry)
       switch (fault.kind) {

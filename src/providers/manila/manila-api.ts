@@ -1,7 +1,8 @@
 import type { ManilaClient } from '../../openstack/manila.ts'
+import type { AccessApi } from './access-rules.ts'
 import type { ManilaOptionDefaults } from './options.ts'
 
-/** The Manila calls the provider makes: the real client, or a fake in unit tests. */
+/** The Manila calls the provider makes (its access rules' among them): the real client, or a fake. */
 export type ManilaApi = Pick<
   ManilaClient,
   | 'createShare'
@@ -10,14 +11,9 @@ export type ManilaApi = Pick<
   | 'deleteShare'
   | 'waitForShare'
   | 'exportLocations'
-  | 'allowAccess'
-  | 'denyAccess'
-  | 'listAccessRules'
-  | 'waitForAccessRule'
-  | 'setAccessMetadata'
-  | 'deleteAccessMetadata'
   | 'metadata'
->
+> &
+  AccessApi
 
 export interface ManilaProviderOptions {
   readonly volumeFrom: string
