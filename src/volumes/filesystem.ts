@@ -1,4 +1,3 @@
-import { dirname } from 'node:path'
 import { VolumeStateError } from '../errors.ts'
 import { makePrivateDir, removeDirIfExists } from '../host/files.ts'
 import type { Host } from '../host/host.ts'
@@ -102,8 +101,7 @@ export async function mountOnce(
     )
   if (!current) {
     // Only root reaches volume data through the data root; containers get it by bind mount.
-    await makePrivateDir(dirname(mountpoint))
-    await makePrivateDir(mountpoint)
+    await makePrivateDir(mountpoint) // and its missing parents, each 0700
     await host.mount(device, mountpoint, fstype, o.options ?? mountOptions(fstype, 'rw'))
   }
 }
