@@ -4,7 +4,7 @@
 # when everything is already there.
 set -eu
 pkgs="util-linux mount e2fsprogs xfsprogs"
-[ "${1:-}" = "--test" ] && pkgs="$pkgs docker.io busybox-static tar faketime"
+[ "${1:-}" = "--test" ] && pkgs="$pkgs docker.io busybox-static tar faketime debootstrap"
 [ "${1:-}" = "--docker" ] && pkgs="$pkgs docker.io"
 missing=""
 for p in $pkgs; do

@@ -73,6 +73,7 @@ run unit+5y faketime -f +5y sh scripts/test.sh unit
 if [ "$built" = 1 ]; then
   run host env FUXI_USE_DIST=1 sh scripts/test.sh host
   run docker env FUXI_USE_DIST=1 sh scripts/test.sh docker
+  run image sh scripts/test.sh image
 else
   skip host "the build failed (see build above)"
   skip docker "the build failed (see build above)"

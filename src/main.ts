@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { createApp } from './app.ts'
 import { defaultConfig, loadConfigFile } from './config/load.ts'
 import type { FuxiConfig } from './config/schema.ts'
-import { InvalidRequestError, isFuxiError, messageOf } from './errors.ts'
+import { ConfigError, InvalidRequestError, isFuxiError, messageOf } from './errors.ts'
 import { createLogger } from './log.ts'
 
 /** False in the production bundle (scripts/build.mjs); true in the test bundle; unset from source. */
@@ -15,7 +15,20 @@ Serves Docker's volume plugin protocol on /run/docker/plugins/fuxi.sock.
   --config-file PATH  fuxi.conf to read (default ${DEFAULT_CONFIG_FILE} if it exists,
                       else the embedded default: provider "local" only)
   --check-config      validate the configuration and exit
+Environment (the managed plugin's settings):
+  FUXI_CONFIG_FILE    fuxi.conf to read when --config-file is not given
+  FUXI_LOG_LEVEL      trace, debug, info, warn, error or fatal: overrides the config's log_level
 `
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal']
+
+function logLevelFromEnv(value: string | undefined): string | undefined {
+  if (!value) return undefined
+  if (!LOG_LEVELS.includes(value))
+    throw new ConfigError('the environment', [
+      `FUXI_LOG_LEVEL=${value}: use one of ${LOG_LEVELS.join(', ')}`,
+    ])
+  return value
+}
 
 /** Process entry: argv, config, logger, app, signals. The only place that exits the process. */
 async function main(argv: string[]): Promise<void> {
@@ -25,8 +38,11 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(USAGE)
     return
   }
+  // The managed plugin's settings arrive as environment variables (docker plugin set).
   const file =
-    args.configFile ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined)
+    args.configFile ||
+    process.env.FUXI_CONFIG_FILE ||
+    (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined)
   const config: FuxiConfig = file ? await loadConfigFile(file) : defaultConfig()
   if (args.checkConfig) {
     process.stdout.write(`${file ?? '(embedded default)'}: OK\n`)
@@ -34,7 +50,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const d = config.DEFAULT
   const log = createLogger({
-    level: d.debug ? 'debug' : d.log_level,
+    level: logLevelFromEnv(process.env.FUXI_LOG_LEVEL) ?? (d.debug ? 'debug' : d.log_level),
     file: d.log_file || undefined,
   })
   // Test-only crash points: the production bundle defines __FUXI_TEST_HOOKS__ as false, and

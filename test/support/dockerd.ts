@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises'
 import { request } from 'node:http'
 import { join } from 'node:path'
+import { cleanupUnder } from './host-cleanup.ts'
 
 export const TEST_IMAGE = 'fuxi-test-busybox:latest'
 const DOCKER = '/usr/bin/docker' // Debian docker.io's client, not whatever else is on PATH
@@ -215,6 +216,10 @@ export class Dockerd {
       if (ids.length) await this.docker(['rm', '-f', ...ids])
     }
     await this.#terminate()
+    // A build on the host network leaves dockerd's netns/default mounted under exec-root, and a
+    // plugin disabled with -f may leave its propagated mounts under the data root.
+    cleanupUnder(this.execRoot)
+    cleanupUnder(this.root)
     await rm(this.execRoot, { recursive: true, force: true })
     await rm(this.root, { recursive: true, force: true }).catch(() => undefined)
   }

@@ -25,7 +25,13 @@ export function leaksUnder(dir: string): { mounts: string[]; loops: string[] } {
 
 export function cleanupUnder(dir: string): { mounts: string[]; loops: string[] } {
   const found = leaksUnder(dir)
-  for (const m of [...found.mounts].reverse()) execFileSync('umount', ['-l', m])
+  for (const m of [...found.mounts].reverse()) {
+    try {
+      execFileSync('umount', ['-l', m], { stdio: 'ignore' })
+    } catch {
+      // gone with a mount above it (umount -l takes the ones below along)
+    }
+  }
   for (const l of found.loops) {
     try {
       execFileSync('losetup', ['-d', l])

@@ -471,31 +471,37 @@ describe('an attachment whose answer was lost', () => {
 
 describe('references of containers Docker no longer has', () => {
   it('are dropped by the periodic reconcile after two looks (dockerd restarted and sent no Unmount)', async (t) => {
-    let inUse = new Set(['v'])
-    let looks = 0
+    // Each periodic pass asks Docker first; the test answers one pass at a time. A pass asks only
+    // when the one before it has finished, so the next question means the last pass is done.
+    let answer: ((inUse: Set<string>) => void) | undefined
     const { app, host } = await buildApp(t, {
       extraConfig: 'reconcile_interval = 1',
       docker: {
-        volumesInUse: async () => {
-          looks++
-          return inUse
-        },
+        volumesInUse: () =>
+          new Promise<Set<string>>((resolve) => {
+            answer = resolve
+          }),
       },
     })
-    /** Waits until the periodic reconcile has looked `n` more times, and finished. */
-    const after = async (n: number) => {
-      const target = looks + n
-      while (looks < target) await new Promise((r) => setTimeout(r, 20))
-      await new Promise((r) => setTimeout(r, 300))
+    const asked = async () => {
+      while (!answer) await new Promise((r) => setTimeout(r, 10))
+      const a = answer
+      answer = undefined
+      return a
+    }
+    /** Runs one periodic pass with `inUse` as Docker's answer, and waits until it has finished. */
+    const pass = async (inUse: Set<string>) => {
+      ;(await asked())(inUse)
+      const next = await asked()
+      answer = next
     }
     await app.volumes.create('v', {})
     await app.volumes.mount('v', 'c1')
-    await after(1)
+    await pass(new Set(['v']))
     assert.equal(app.volumes.get('v')?.status.refs, 1, 'kept while a container uses it')
-    inUse = new Set()
-    await after(1)
+    await pass(new Set())
     assert.equal(app.volumes.get('v')?.status.refs, 1, 'one look is not enough (docker cp)')
-    await after(1)
+    await pass(new Set())
     assert.equal(app.volumes.get('v')?.status.refs, 0, 'the second look releases it')
     assert.equal((host as FakeHost).table.length, 0, 'unmounted')
   })
