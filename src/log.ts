@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino'
+import { currentRequestId } from './request-id.ts'
 
 export type { Logger }
 
@@ -49,6 +50,11 @@ export function createLogger(opts: LogOptions, stream?: pino.DestinationStream):
       base: { name: 'fuxi' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // The id of the plugin request (or fuxi's own operation) the line belongs to.
+      mixin: () => {
+        const reqId = currentRequestId()
+        return reqId === undefined ? {} : { reqId }
+      },
     },
     destination,
   )

@@ -6,6 +6,7 @@ import { PROVIDERS } from '../providers/registry.ts'
 import { coerce } from './coerce.ts'
 import { parseIni } from './ini.ts'
 import { keystoneSectionOf } from './keystone-sections.ts'
+import { parseListenAddress } from './listen-address.ts'
 import { type FuxiConfig, type OptionSpec, type OptionValue, SCHEMA } from './schema.ts'
 
 const specs = SCHEMA as unknown as Record<string, Record<string, OptionSpec>>
@@ -113,6 +114,8 @@ function crossChecks(c: FuxiConfig): string[] {
         "[DEFAULT] my_ip is not set (nor [manila] access_to): NFS shares are opened to this host's address; set my_ip to the address the share servers see",
       )
   }
+  const metrics = c.DEFAULT.metrics_listen && parseListenAddress(c.DEFAULT.metrics_listen)
+  if (metrics && !metrics.ok) problems.push(`[DEFAULT] metrics_listen: ${metrics.problem}`)
   const needs = new Set(providers.flatMap((p) => PROVIDERS[p].keystone(c)))
   for (const svc of needs) problems.push(...keystoneSectionOf(c, svc).problems)
   return problems

@@ -144,6 +144,9 @@ export const SCHEMA = {
       0,
       86400,
     ),
+    metrics_listen: str(
+      'Serve Prometheus metrics over plain HTTP at http://<this>/metrics, e.g. 127.0.0.1:9464 (an IP address or localhost, and a port; IPv6 in brackets). Empty: no metrics, nothing listens. Anyone who reaches it reads volume counts and API call rates: keep it on loopback or a management network.',
+    ),
     docker_socket: path(
       'Docker Engine API socket, read at start to release mount references of containers that are gone.',
       '/var/run/docker.sock',

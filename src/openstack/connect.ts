@@ -2,6 +2,7 @@ import { keystoneSectionOf, type ServiceSection } from '../config/keystone-secti
 import type { FuxiConfig } from '../config/schema.ts'
 import { ConfigError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import type { Metrics } from '../metrics/metrics.ts'
 import { effectiveAuth } from './keystone.ts'
 import { Session } from './session.ts'
 import { createTransport } from './transport.ts'
@@ -11,9 +12,14 @@ export type { ServiceSection } from '../config/keystone-sections.ts'
 /**
  * A Keystone session for one service section: its auth options (or those of `auth_section`, or
  * the legacy [keystone] section when it has no auth_url), region, interface, endpoint override,
- * TLS files and timeout.
+ * TLS files and timeout. Its calls are counted in `metrics` when given.
  */
-export function sessionFromConfig(cfg: FuxiConfig, section: ServiceSection, log: Logger): Session {
+export function sessionFromConfig(
+  cfg: FuxiConfig,
+  section: ServiceSection,
+  log: Logger,
+  metrics?: Metrics,
+): Session {
   const own = cfg[section]
   const { from: authFrom, legacy, problems } = keystoneSectionOf(cfg, section)
   if (problems.length) throw new ConfigError('fuxi.conf', problems)
@@ -33,6 +39,7 @@ export function sessionFromConfig(cfg: FuxiConfig, section: ServiceSection, log:
         insecure: own.insecure || (legacy && cfg.keystone.auth_insecure),
       },
       log,
+      metrics,
     }),
     log,
   })

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Agent as HttpAgent } from 'node:http'
 import { Agent } from 'node:https'
@@ -6,6 +5,9 @@ import axios, { type AxiosInstance } from 'axios'
 import { capToDeadline, deadlineNote, remainingMs } from '../deadline.ts'
 import { OpenStackHttpError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import type { Metrics } from '../metrics/metrics.ts'
+import { currentRequestId, newRequestId } from '../request-id.ts'
+import { operationOf } from './operation.ts'
 
 export interface HttpRequest {
   /** For messages and logs: keystone, volumev3, sharev2, compute. */
@@ -43,6 +45,8 @@ export interface TransportOptions {
   tls?: TlsOptions
   log: Logger
   sleep?: (ms: number) => Promise<void>
+  /** Where each call's service, operation, status and time are counted. */
+  metrics?: Pick<Metrics, 'openstackCall'>
 }
 
 /** The largest answer fuxi reads from an OpenStack API (a detail list of 1000 volumes is ~2 MiB). */
@@ -59,7 +63,10 @@ const RETRYABLE_CODES = new Set([
   'EAI_AGAIN',
 ])
 
-/** axios with keep-alive, a per-request timeout, a request id on every call, typed errors. */
+/**
+ * axios with keep-alive, a per-request timeout, typed errors, and on every call the global request
+ * id of the operation it serves (request-id.ts; a call outside any operation gets one of its own).
+ */
 export function createTransport(opts: TransportOptions): HttpTransport {
   const tls = opts.tls ?? {}
   const client: AxiosInstance = axios.create({
@@ -85,6 +92,13 @@ export function createTransport(opts: TransportOptions): HttpTransport {
     const t0 = performance.now()
     // The request's own timeout, or less when the plugin call it serves must answer sooner.
     const timeoutMs = Math.ceil(capToDeadline(opts.timeoutMs))
+    const counted = (status: string) =>
+      opts.metrics?.openstackCall({
+        service: req.service,
+        operation: operationOf(req.method, req.url),
+        status,
+        seconds: (performance.now() - t0) / 1000,
+      })
     try {
       if (timeoutMs <= 0)
         throw Object.assign(new Error('operation budget spent'), { code: 'ETIMEDOUT' })
@@ -96,12 +110,14 @@ export function createTransport(opts: TransportOptions): HttpTransport {
         headers: {
           Accept: 'application/json',
           ...(req.json === undefined ? {} : { 'Content-Type': 'application/json' }),
-          'X-OpenStack-Request-Id': requestId,
+          // The caller's (global) request id: services log it next to their own.
+          'X-OpenStack-Request-ID': requestId,
           ...req.headers,
         },
         responseType: 'text',
         transformResponse: (x: unknown) => x,
       })
+      counted(String(res.status))
       const headers: Record<string, string> = {}
       for (const [k, v] of Object.entries(res.headers))
         if (typeof v === 'string') headers[k.toLowerCase()] = v
@@ -140,6 +156,7 @@ export function createTransport(opts: TransportOptions): HttpTransport {
       return { status: res.status, headers, json, requestId: serverId }
     } catch (e) {
       if (e instanceof OpenStackHttpError) throw e
+      counted('error')
       const code = (e as { code?: string }).code
       throw new OpenStackHttpError(
         {
@@ -156,7 +173,7 @@ export function createTransport(opts: TransportOptions): HttpTransport {
 
   return {
     async request(req) {
-      const requestId = `req-${randomUUID()}`
+      const requestId = currentRequestId() ?? newRequestId()
       for (let attempt = 0; ; attempt++) {
         try {
           return await once(req, requestId)

@@ -1,6 +1,8 @@
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
 import { isFuxiError, messageOf } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { type Metrics, NO_METRICS } from '../metrics/metrics.ts'
+import { newRequestId, withRequestId } from '../request-id.ts'
 import { PLUGIN_CONTENT_TYPE } from './messages.ts'
 import { endpoints, type Routes } from './routes.ts'
 
@@ -30,14 +32,21 @@ export const TIMEOUTS_MS: {
  * The Docker-facing HTTP server. The only place where errors become `{"Err": ...}`:
  * fuxi's own errors → HTTP 200 (dockerd then shows the plain message); malformed requests and
  * unknown endpoints → 4xx with an Err; anything unexpected → 500 "internal error: ...".
+ * Each request gets its own request id (`req-<uuid>`, request-id.ts): on every log line and
+ * OpenStack call it causes. Each answer is counted in `metrics` by endpoint and outcome.
  */
 export function createServer(
   routes: Routes,
   log: Logger,
   timeouts: typeof TIMEOUTS_MS = TIMEOUTS_MS,
+  metrics: Pick<Metrics, 'pluginRequest'> = NO_METRICS,
 ): FastifyInstance {
+  // Requests answered with an Err (whatever the status), for the outcome label.
+  const refused = new WeakSet<FastifyRequest>()
   const app = Fastify({
     logger: false,
+    genReqId: () => newRequestId(),
+    requestIdHeader: false,
     bodyLimit: BODY_LIMIT,
     forceCloseConnections: 'idle',
     // A peer that sends headers slowly, never finishes a request, or idles on a connection is cut
@@ -85,15 +94,23 @@ export function createServer(
     return payload
   })
 
+  app.addHook('onResponse', async (req, reply) => {
+    const outcome = refused.has(req) || reply.statusCode !== 200 ? 'err' : 'ok'
+    metrics.pluginRequest(endpointOf(req), outcome, reply.elapsedTime / 1000)
+  })
+
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    refused.add(req)
+    // Outside the handler's request-id scope: name the request id here.
+    const about = { reqId: req.id, endpoint: endpointOf(req), volume: volumeOf(req.body) }
     if (isFuxiError(err) && err.code !== 'INTERNAL') {
-      log.debug({ path: req.url, code: err.code, err: err.message }, 'request refused')
+      log.info({ ...about, code: err.code, reason: err.message }, 'request refused')
       return reply.code(200).send({ Err: err.message })
     }
     const status =
       err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
-    if (status === 500) log.error({ err, path: req.url }, 'internal error')
-    else log.warn({ path: req.url, status, err: err.message }, 'bad request')
+    if (status === 500) log.error({ ...about, err, path: req.url }, 'internal error')
+    else log.warn({ ...about, path: req.url, status, err: err.message }, 'bad request')
     const message =
       err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
         ? `request body too large (limit ${BODY_LIMIT} bytes)`
@@ -107,6 +124,18 @@ export function createServer(
     void reply.code(404).send({ Err: `unknown endpoint ${req.method} ${req.url}` })
   })
 
-  for (const [path, endpoint] of endpoints(routes)) app.post(path, (req) => endpoint(req.body))
+  for (const [path, endpoint] of endpoints(routes))
+    app.post(path, (req) => withRequestId(req.id, () => endpoint(req.body)))
   return app
+}
+
+/** The endpoint label: the route's path (`VolumeDriver.Mount`), `unknown` for any other path. */
+function endpointOf(req: FastifyRequest): string {
+  return req.routeOptions.url?.replace(/^\//, '') ?? 'unknown'
+}
+
+/** The volume a request names, for a log line (a refused name may be anything: cut short). */
+function volumeOf(body: unknown): string | undefined {
+  const name = body && typeof body === 'object' ? (body as { Name?: unknown }).Name : undefined
+  return typeof name === 'string' ? name.slice(0, 200) : undefined
 }

@@ -4,6 +4,7 @@ import type { FuxiConfig, ProviderName } from '../config/schema.ts'
 import type { Exec } from '../host/exec.ts'
 import type { Host } from '../host/host.ts'
 import type { Logger } from '../log.ts'
+import type { Metrics } from '../metrics/metrics.ts'
 import type { VolumeProvider } from '../volumes/provider.ts'
 
 /** What building a provider from the config may use. */
@@ -13,6 +14,8 @@ export interface ProviderDeps {
   /** This host's identity in the cloud. */
   readonly hostId: string
   readonly log: Logger
+  /** Where the provider's OpenStack calls are counted. */
+  readonly metrics: Metrics
 }
 
 export interface ProviderEntry {

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.ts'
+import { inOperation, newRequestId, withRequestId } from '../request-id.ts'
 import { totalRefs } from './mount-refs.ts'
 import type { PhysicalState } from './provider.ts'
 import type { VolumeRecord } from './record.ts'
@@ -23,14 +24,35 @@ export interface ReconcileInput {
  * - finishes or rolls back an operation a crash interrupted (phase left behind);
  * - voids references from an earlier boot, and of containers the Docker API says are gone;
  * - re-mounts what has references but is not mounted; unmounts/detaches what has none.
- * Every action is logged. Per-volume failures are logged and do not stop the rest.
+ * Every action is logged. Per-volume failures are logged and do not stop the rest. A pass runs
+ * under one request id (the caller's, else its own) and is counted by outcome.
  */
-export async function reconcile(
+export function reconcile(
   d: VolumeDeps,
   log: Logger,
   input: ReconcileInput = {},
 ): Promise<ReconcileAction[]> {
-  const actions: ReconcileAction[] = []
+  return inOperation(async () => {
+    const actions: ReconcileAction[] = []
+    const failures = { count: 0 }
+    try {
+      await reconcilePass(d, log, input, actions, failures)
+    } catch (err) {
+      d.metrics.reconciled('err', actions.length)
+      throw err
+    }
+    d.metrics.reconciled(failures.count ? 'partial' : 'ok', actions.length)
+    return actions
+  })
+}
+
+async function reconcilePass(
+  d: VolumeDeps,
+  log: Logger,
+  input: ReconcileInput,
+  actions: ReconcileAction[],
+  failures: { count: number },
+): Promise<void> {
   const note = (volume: string, action: string, extra: Record<string, unknown> = {}) => {
     actions.push({ volume, action })
     log.info({ op: 'reconcile', volume, ...extra }, action)
@@ -38,6 +60,7 @@ export async function reconcile(
   const { store } = d
   for (const p of input.adopt === false ? [] : d.providers.all) {
     for (const b of await p.list().catch((err: unknown) => {
+      failures.count++
       log.error({ err, provider: p.name }, 'listing provider volumes failed')
       return []
     })) {
@@ -57,6 +80,7 @@ export async function reconcile(
     const states = await p
       .inspect(mine.map((r) => ({ name: r.name, mountpoint: mountpointOf(d, r) })))
       .catch((err: unknown) => {
+        failures.count++
         // e.g. the cloud is unreachable: leave these volumes as they are until the next reconcile
         log.error(
           { err, provider: p.name },
@@ -70,12 +94,12 @@ export async function reconcile(
       if (phys && !needsWork(rec, phys, d.bootId, input)) continue
       await store
         .withLock(rec.name, () => reconcileOne(d, log, rec.name, input, note))
-        .catch((err: unknown) =>
-          log.error({ op: 'reconcile', volume: rec.name, err }, 'reconcile failed for volume'),
-        )
+        .catch((err: unknown) => {
+          failures.count++
+          log.error({ op: 'reconcile', volume: rec.name, err }, 'reconcile failed for volume')
+        })
     }
   }
-  return actions
 }
 
 /**
@@ -92,7 +116,9 @@ export function startPeriodicReconcile(
 ): () => void {
   let running = false
   const unusedLooks = new Map<string, number>()
-  const timer = setInterval(async () => {
+  // Each tick is an operation of its own: one request id for the Docker query and the pass.
+  const timer = setInterval(() => withRequestId(newRequestId(), tick), o.intervalMs).unref()
+  const tick = async () => {
     if (running) return
     running = true
     try {
@@ -117,7 +143,7 @@ export function startPeriodicReconcile(
     } finally {
       running = false
     }
-  }, o.intervalMs).unref()
+  }
   return () => clearInterval(timer)
 }
 

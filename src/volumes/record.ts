@@ -24,6 +24,16 @@ export type Phase =
   /** Written only once the provider has checked that it may delete `id`, right before it does. */
   | { kind: 'removing'; id?: string }
 
+/** Every phase kind, for metrics that show each, zero or not (a Record: none can be left out). */
+const PHASES: Readonly<Record<Phase['kind'], true>> = {
+  idle: true,
+  creating: true,
+  mounting: true,
+  unmounting: true,
+  removing: true,
+}
+export const PHASE_KINDS = Object.keys(PHASES) as readonly Phase['kind'][]
+
 /** What fuxi remembers about one volume (one JSON file in the journal). */
 export interface VolumeRecord {
   readonly name: string

@@ -1,5 +1,6 @@
 import type { ProviderName } from '../config/schema.ts'
 import type { Logger } from '../log.ts'
+import type { Metrics } from '../metrics/metrics.ts'
 import { mountpointFor } from './names.ts'
 import type { BackendVolume, OpContext } from './provider.ts'
 import type { ProviderSet } from './provider-set.ts'
@@ -20,6 +21,8 @@ export interface VolumeDeps {
   readonly volumeDir: string
   readonly log: Logger
   readonly fault?: FaultHook | undefined
+  /** Where reconcile passes are counted (NO_METRICS when metrics are off). */
+  readonly metrics: Metrics
 }
 
 export function mountpointOf(d: Pick<VolumeDeps, 'volumeDir'>, rec: VolumeRecord): string {

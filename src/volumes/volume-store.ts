@@ -1,6 +1,7 @@
 import { VolumeNotFoundError } from '../errors.ts'
 import type { Locks } from '../host/locks.ts'
 import type { Logger } from '../log.ts'
+import { type Metrics, NO_METRICS } from '../metrics/metrics.ts'
 import type { Journal } from './journal.ts'
 import type { VolumeRecord } from './record.ts'
 
@@ -15,10 +16,12 @@ export class VolumeStore {
 
   readonly #journal: Journal
   readonly #locks: Locks
+  readonly #metrics: Pick<Metrics, 'lockWaited'>
 
-  constructor(journal: Journal, locks: Locks) {
+  constructor(journal: Journal, locks: Locks, metrics: Pick<Metrics, 'lockWaited'> = NO_METRICS) {
     this.#journal = journal
     this.#locks = locks
+    this.#metrics = metrics
   }
 
   /** Load the journal into memory. Call once before serving. */
@@ -47,7 +50,11 @@ export class VolumeStore {
 
   /** Runs `fn` holding the lock of volume `name` (in this process and against other processes). */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    return this.#locks.withLock(name, fn)
+    const t0 = performance.now()
+    return this.#locks.withLock(name, () => {
+      this.#metrics.lockWaited((performance.now() - t0) / 1000)
+      return fn()
+    })
   }
 
   /** Persist then publish a record. */

@@ -9,6 +9,7 @@ import type { Exec } from '../../host/exec.ts'
 import type { Host } from '../../host/host.ts'
 import { diskIdEntries, diskOfIdEntry, iscsiInitiatorName } from '../../host/storage-ids.ts'
 import type { Logger } from '../../log.ts'
+import type { Metrics } from '../../metrics/metrics.ts'
 import { CinderClient } from '../../openstack/cinder.ts'
 import { sessionFromConfig } from '../../openstack/connect.ts'
 import { instanceId } from '../../openstack/instance-id.ts'
@@ -21,18 +22,24 @@ import { deviceBySerial, novaAttachments } from './nova-attachments.ts'
 /** The Cinder provider as fuxi.conf describes it ([DEFAULT], [cinder], [keystone]). */
 export async function cinderProviderFromConfig(
   config: FuxiConfig,
-  { exec, host, hostId, log }: { exec: Exec; host: Host; hostId: string; log: Logger },
+  {
+    exec,
+    host,
+    hostId,
+    log,
+    metrics,
+  }: { exec: Exec; host: Host; hostId: string; log: Logger; metrics: Metrics },
 ): Promise<VolumeProvider> {
   const c = config.cinder
   // volume_connector = openstack: attach through Nova, as this instance (found at start).
   const viaNova =
     c.volume_connector === 'openstack'
       ? {
-          nova: new NovaClient(sessionFromConfig(config, 'nova', log)),
+          nova: new NovaClient(sessionFromConfig(config, 'nova', log, metrics)),
           server: await instanceId({
             configured: c.instance_id,
             configDrive: () => configDriveInstanceId(exec, host, config.DEFAULT.state_dir),
-            transport: createTransport({ timeoutMs: 5000, log }),
+            transport: createTransport({ timeoutMs: 5000, log, metrics }),
             log,
           }),
         }
@@ -55,7 +62,7 @@ export async function cinderProviderFromConfig(
       identity: viaNova?.server,
     },
     {
-      api: new CinderClient(sessionFromConfig(config, 'cinder', log)),
+      api: new CinderClient(sessionFromConfig(config, 'cinder', log, metrics)),
       host,
       connectors: [
         ...(c.local_connection ? [localConnector(host)] : []),

@@ -3,6 +3,7 @@ import type { FuxiConfig } from '../../config/schema.ts'
 import type { Exec } from '../../host/exec.ts'
 import type { Host } from '../../host/host.ts'
 import type { Logger } from '../../log.ts'
+import type { Metrics } from '../../metrics/metrics.ts'
 import { sessionFromConfig } from '../../openstack/connect.ts'
 import { ManilaClient } from '../../openstack/manila.ts'
 import type { VolumeProvider } from '../../volumes/provider.ts'
@@ -12,7 +13,13 @@ import { shareMounter } from './share-mounts.ts'
 /** The Manila provider as fuxi.conf describes it ([DEFAULT], [manila], [keystone]). */
 export function manilaProviderFromConfig(
   config: FuxiConfig,
-  { exec, host, hostId, log }: { exec: Exec; host: Host; hostId: string; log: Logger },
+  {
+    exec,
+    host,
+    hostId,
+    log,
+    metrics,
+  }: { exec: Exec; host: Host; hostId: string; log: Logger; metrics: Metrics },
 ): VolumeProvider {
   const m = config.manila
   return createManilaProvider(
@@ -33,7 +40,7 @@ export function manilaProviderFromConfig(
       removeShared: m.remove_shared,
     },
     {
-      api: new ManilaClient(sessionFromConfig(config, 'manila', log)),
+      api: new ManilaClient(sessionFromConfig(config, 'manila', log, metrics)),
       host,
       mounter: shareMounter(exec, {
         nfsOptions: m.nfs_mount_options,
