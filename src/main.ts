@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<void> {
     level: d.debug ? 'debug' : d.log_level,
     file: d.log_file || undefined,
   })
-  await warnExposedSecrets(file, config, log)
+  await logCredentialSources(file, config, log)
   // Test-only crash points: the production bundle defines __FUXI_TEST_HOOKS__ as false, and
   // this branch is not in it.
   const crashAt =
@@ -103,8 +103,8 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'))
 }
 
-/** Says at start which files holding secrets others than root can read, and where credentials come from. */
-async function warnExposedSecrets(
+/** At start: which files holding secrets others than root can read; where credentials come from. */
+async function logCredentialSources(
   file: string | undefined,
   config: FuxiConfig,
   log: Logger,

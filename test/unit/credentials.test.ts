@@ -384,6 +384,17 @@ describe('credentials: fuxi.conf, clouds.yaml, OS_* environment', () => {
     )
   })
 
+  it('a logged config or session option never shows a password, secret or token', async (t) => {
+    const files = { [USER_CLOUDS]: CLOUDS, [`${HOME}/.config/openstack/secure.yaml`]: SECURE }
+    const c = await load(t, '[cinder]\ncloud = dev\n', sources(files, { OS_TOKEN: 'tok-env' }))
+    const mem = memoryLogger()
+    mem.log.info(c, 'the whole config')
+    mem.log.info({ config: c, auth: creds(c).auth }, 'nested')
+    const text = JSON.stringify(mem.lines())
+    assert.ok(!text.includes('pw-from-secure'), text)
+    assert.ok(text.includes('[redacted]'))
+  })
+
   it('files holding secrets: fuxi.conf and the clouds files used; open to others or not owned by root is a problem', async (t) => {
     const files = { [USER_CLOUDS]: CLOUDS, [`${HOME}/.config/openstack/secure.yaml`]: SECURE }
     const c = await load(t, '[cinder]\ncloud = dev\n', sources(files))
