@@ -52,7 +52,7 @@ export interface Layer {
 }
 
 /** The OS_* variable of each option (the OpenStack clients' names). */
-export const ENV_NAMES: Readonly<Record<CredKey, string>> = {
+const ENV_NAMES: Readonly<Record<CredKey, string>> = {
   ...(Object.fromEntries(AUTH_KEYS.map((k) => [k, `OS_${k.toUpperCase()}`])) as Record<
     (typeof AUTH_KEYS)[number],
     string

@@ -194,7 +194,7 @@ access_to_for_cert = client
     })
     assert.equal(clouds.error, undefined)
     for (const text of blocks) assert.ok(parseConfig(text, 'README.md', { env: {}, clouds }))
-    const fromCloud = parseConfig(blocks.find((b) => b.includes('cloud =')) ?? '', 'README.md', {
+    const fromCloud = parseConfig(blocks.find((b) => /^cloud = /m.test(b)) ?? '', 'README.md', {
       env: {},
       clouds,
     })
