@@ -11,7 +11,7 @@ ARG BASE=node:20-bookworm-slim
 
 FROM ${BASE} AS build
 WORKDIR /src
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json ./
 COPY scripts/build.mjs scripts/

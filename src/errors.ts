@@ -167,6 +167,13 @@ export class InternalError extends FuxiError {
   }
 }
 
+/** The command line itself is wrong (unknown command or flag, missing argument). */
+export class UsageError extends FuxiError {
+  constructor(message: string) {
+    super('INVALID_REQUEST', message)
+  }
+}
+
 export class ConfigError extends FuxiError {
   readonly problems: readonly string[]
   constructor(file: string, problems: readonly string[]) {
@@ -182,4 +189,20 @@ export function isFuxiError(e: unknown): e is FuxiError {
 /** The message of any thrown value, for logs and `{Err}` replies. */
 export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
+}
+
+/**
+ * Exit statuses of `fuxi` and `fuxi-server` (README "Exit status"): 0 done; 1 failed (an
+ * operation, the daemon's answer, a doctor check); 2 the command line is wrong; 3 the
+ * configuration is invalid (fuxi.conf, clouds.yaml, OS_* variables); 4 no daemon answers.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, config: 3, unreachable: 4 } as const
+
+/** The exit status for an error that ends a command. */
+export function exitStatusOf(e: unknown): number {
+  if (!isFuxiError(e)) return EXIT.failed
+  if (e instanceof UsageError) return EXIT.usage
+  if (e.code === 'CONFIG') return EXIT.config
+  if (e.code === 'DAEMON_UNREACHABLE') return EXIT.unreachable
+  return EXIT.failed
 }

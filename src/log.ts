@@ -25,6 +25,11 @@ export const REDACT_PATHS = [
   '*.connectionInfo',
   'key',
   '*.key',
+  // Keystone auth options and resolved credentials (config.credentials), whole.
+  'auth',
+  '*.auth',
+  'credentials',
+  '*.credentials',
   'headers["x-auth-token"]',
   '*.headers["x-auth-token"]',
   'headers["X-Auth-Token"]',

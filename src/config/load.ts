@@ -2,24 +2,54 @@ import { readFile } from 'node:fs/promises'
 import { isIP } from 'node:net'
 import convict from 'convict'
 import { ConfigError } from '../errors.ts'
-import { PROVIDERS } from '../providers/registry.ts'
+import { keystoneSections } from '../providers/registry.ts'
+import { loadClouds } from './clouds-yaml.ts'
 import { coerce } from './coerce.ts'
+import {
+  type CredentialInputs,
+  type CredentialsOrProblems,
+  resolveCredentials,
+  SERVICE_SECTIONS,
+  type ServiceSection,
+} from './credentials.ts'
 import { parseIni } from './ini.ts'
-import { keystoneSectionOf } from './keystone-sections.ts'
 import { parseListenAddress } from './listen-address.ts'
 import { type FuxiConfig, type OptionSpec, type OptionValue, SCHEMA } from './schema.ts'
+import { type CredentialSources, NO_SOURCES } from './sources.ts'
 
 const specs = SCHEMA as unknown as Record<string, Record<string, OptionSpec>>
 
-/** Reads and validates a fuxi.conf; every problem is reported at once, with file and line. */
-export async function loadConfigFile(file: string): Promise<FuxiConfig> {
+type Values = Record<string, Record<string, OptionValue>>
+
+export interface LoadOptions {
+  /**
+   * Report sections without usable credentials (default). Off for the admin commands that only
+   * talk to the daemon: their environment is not the daemon's.
+   */
+  checkCredentials?: boolean
+}
+
+/**
+ * Reads and validates a fuxi.conf; every problem is reported at once, with file and line.
+ * Credentials may also come from clouds.yaml and OS_* variables (`sources`; none by default).
+ */
+export async function loadConfigFile(
+  file: string,
+  sources: CredentialSources = NO_SOURCES,
+  o: LoadOptions = {},
+): Promise<FuxiConfig> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
   } catch (e) {
     throw new ConfigError(file, [`cannot read the file: ${(e as Error).message}`])
   }
-  return parseConfig(text, file)
+  const read = readValues(text, file)
+  const { env } = sources
+  // clouds.yaml (and the YAML parser) only when something names a cloud.
+  const wanted = !!env.OS_CLOUD || SERVICE_SECTIONS.some((s) => read.values[s]?.cloud)
+  const clouds = wanted ? await loadClouds(sources) : undefined
+  return finish(read, file, { env, clouds }, o)
 }
 
 /** The embedded default: no file, provider `local` only. */
@@ -27,10 +57,20 @@ export function defaultConfig(): FuxiConfig {
   return parseConfig('', '(built-in defaults)')
 }
 
-export function parseConfig(text: string, file: string): FuxiConfig {
+export function parseConfig(
+  text: string,
+  file: string,
+  inputs: CredentialInputs = { env: {} },
+  o: LoadOptions = {},
+): FuxiConfig {
+  return finish(readValues(text, file), file, inputs, o)
+}
+
+/** The values the file sets (coerced to their types), and what is wrong with its lines. */
+function readValues(text: string, file: string): { values: Values; problems: string[] } {
   const ini = parseIni(text, file)
   const problems = [...ini.problems]
-  const values: Record<string, Record<string, OptionValue>> = {}
+  const values: Values = {}
   for (const s of ini.sections) {
     if (!specs[s.name])
       problems.push(
@@ -51,14 +91,30 @@ export function parseConfig(text: string, file: string): FuxiConfig {
     if (!c.ok) problems.push(`${file}:${e.line}: [${e.section}] ${e.key}: ${c.problem}`)
     else values[e.section] = { ...values[e.section], [e.key]: c.value }
   }
+  return { values, problems }
+}
+
+function finish(
+  read: { values: Values; problems: string[] },
+  file: string,
+  inputs: CredentialInputs,
+  o: LoadOptions,
+): FuxiConfig {
+  const { values } = read
+  const problems = [...read.problems]
   if (!problems.length) problems.push(...validateWithConvict(values))
-  if (!problems.length) problems.push(...crossChecks(withDefaults(values) as FuxiConfig))
+  const full = withDefaults(values)
+  const credentials = Object.fromEntries(
+    SERVICE_SECTIONS.map((s) => [s, resolveCredentials(full, values, s, inputs)]),
+  ) as Record<ServiceSection, CredentialsOrProblems>
+  const config = { ...full, credentials } as unknown as FuxiConfig
+  if (!problems.length) problems.push(...crossChecks(config, o.checkCredentials !== false))
   if (problems.length) throw new ConfigError(file, problems)
-  return deepFreeze(withDefaults(values)) as FuxiConfig
+  return deepFreeze(config)
 }
 
 /** convict re-checks the coerced values against the schema (types, ranges, no extra keys). */
-function validateWithConvict(values: Record<string, Record<string, OptionValue>>): string[] {
+function validateWithConvict(values: Values): string[] {
   const schema: Record<string, Record<string, convict.SchemaObj>> = {}
   for (const [section, opts] of Object.entries(specs)) {
     schema[section] = {}
@@ -102,7 +158,7 @@ function formatFor(spec: OptionSpec): convict.SchemaObj['format'] {
   }
 }
 
-function crossChecks(c: FuxiConfig): string[] {
+function crossChecks(c: FuxiConfig, credentials: boolean): string[] {
   const problems: string[] = []
   const providers = c.DEFAULT.volume_providers
   if (!providers.length)
@@ -116,8 +172,10 @@ function crossChecks(c: FuxiConfig): string[] {
   }
   const metrics = c.DEFAULT.metrics_listen && parseListenAddress(c.DEFAULT.metrics_listen)
   if (metrics && !metrics.ok) problems.push(`[DEFAULT] metrics_listen: ${metrics.problem}`)
-  const needs = new Set(providers.flatMap((p) => PROVIDERS[p].keystone(c)))
-  for (const svc of needs) problems.push(...keystoneSectionOf(c, svc).problems)
+  for (const svc of credentials ? keystoneSections(c) : []) {
+    const creds = c.credentials[svc]
+    if ('problems' in creds) problems.push(...creds.problems)
+  }
   return problems
 }
 
@@ -149,10 +207,8 @@ function isCidr(s: string): boolean {
   )
 }
 
-function withDefaults(
-  values: Record<string, Record<string, OptionValue>>,
-): Record<string, Record<string, OptionValue>> {
-  const out: Record<string, Record<string, OptionValue>> = {}
+function withDefaults(values: Values): Values {
+  const out: Values = {}
   for (const [section, opts] of Object.entries(specs)) {
     out[section] = {}
     for (const [key, spec] of Object.entries(opts))

@@ -3,6 +3,7 @@
  * keystoneauth1 and oslo.log options included, so an old file loads unchanged) plus fuxi's own.
  * This table drives parsing, validation (through convict), and `etc/fuxi.conf.sample`.
  */
+import type { CredentialsOrProblems, ServiceSection } from './credential-types.ts'
 import { bool, compat, int, type OptionSpec, oneOf, path, secret, str } from './option-spec.ts'
 
 export type { OptionKind, OptionSpec, OptionValue } from './option-spec.ts'
@@ -19,6 +20,9 @@ const keystoneAuthOptions = (service: string) => ({
     service === 'cinder' ? 'password' : '',
   ),
   auth_section: str('Take the auth options from this section instead.'),
+  cloud: str(
+    'Take the credentials from this clouds.yaml entry (README "Credentials"); keys set here win.',
+  ),
   auth_url: str('Keystone URL, e.g. https://keystone.example.com:5000/v3.'),
   username: str('User name (password auth).'),
   user_id: str('User id (password auth).'),
@@ -285,9 +289,9 @@ type ValueOf<S> = S extends { kind: { type: 'bool' } }
             ? Readonly<Record<string, string>>
             : string
 
-/** The validated, frozen configuration: one typed object per section. */
+/** The validated, frozen configuration: one typed object per section, and the credentials. */
 export type FuxiConfig = {
   readonly [S in SectionName]: {
     readonly [K in keyof (typeof SCHEMA)[S]]: ValueOf<(typeof SCHEMA)[S][K]>
   }
-}
+} & { readonly credentials: Readonly<Record<ServiceSection, CredentialsOrProblems>> }

@@ -1,4 +1,8 @@
+import type { Credentials } from '../config/credential-types.ts'
+import { INFERRED } from '../config/credentials.ts'
 import type { FuxiConfig } from '../config/schema.ts'
+import { exposure, secretFiles } from '../config/secret-files.ts'
+import { keystoneSections } from '../providers/registry.ts'
 
 /** One line of `fuxi doctor`: what was checked, how it went, and the fix when it did not. */
 export interface Check {
@@ -6,6 +10,8 @@ export interface Check {
   readonly status: 'ok' | 'warn' | 'fail'
   readonly detail: string
   readonly fix?: string
+  /** `credentials <section>` lines: each option that is set and where it came from (no values). */
+  readonly origins?: Readonly<Record<string, string>>
 }
 
 /** What the checks read of the world: narrow, so that tests hand in their own. */
@@ -88,16 +94,10 @@ export async function runChecks(
   }
   const c = o.config
   out.push(ok('config', `${where} parses; providers: ${c.DEFAULT.volume_providers.join(', ')}`))
-  if (o.file) {
-    const m = await d.fileMode(o.file)
-    if (m && m.mode & 0o077)
-      out.push(
-        warn(
-          'config permissions',
-          `${o.file} is mode ${m.mode.toString(8).padStart(4, '0')}: others may read its passwords`,
-          `chmod 600 ${o.file}`,
-        ),
-      )
+  for (const f of secretFiles(o.file, c)) {
+    const m = await d.fileMode(f)
+    const bad = m && exposure(f, m)
+    if (bad) out.push(warn('config permissions', bad.problem, bad.fix))
   }
   const id = c.DEFAULT.host_id || (await d.readHostId(c.DEFAULT.state_dir))
   out.push(
@@ -164,12 +164,9 @@ export async function runChecks(
         'set [DEFAULT] socket_path = /run/docker/plugins/fuxi.sock',
       ),
     )
-  const sections: ('cinder' | 'manila' | 'nova')[] = []
-  if (c.DEFAULT.volume_providers.includes('cinder')) sections.push('cinder')
-  if (c.DEFAULT.volume_providers.includes('cinder') && c.cinder.volume_connector === 'openstack')
-    sections.push('nova')
-  if (c.DEFAULT.volume_providers.includes('manila')) sections.push('manila')
-  for (const s of sections) {
+  for (const s of keystoneSections(c)) {
+    const creds = c.credentials[s]
+    if (!('problems' in creds)) out.push(credentialsLine(s, creds))
     try {
       const version = await d.cloud(c, s)
       out.push(ok(`cloud ${s}`, `authenticated; API ${version}`))
@@ -178,12 +175,28 @@ export async function runChecks(
         fail(
           `cloud ${s}`,
           e instanceof Error ? e.message : String(e),
-          `check the auth options and endpoint of [${s}]`,
+          `check the auth options and endpoint of ${'where' in creds ? creds.where : `[${s}]`}`,
         ),
       )
     }
   }
   return out
+}
+
+/** Where each credential of a section came from, grouped by place; never a value. */
+function credentialsLine(s: string, c: Credentials): Check {
+  const by = new Map<string, string[]>()
+  for (const [key, from] of Object.entries(c.origins)) by.set(from, [...(by.get(from) ?? []), key])
+  const env = Object.values(c.origins).some((o) => o.startsWith('the environment'))
+  return {
+    ...ok(
+      `credentials ${s}`,
+      [...by]
+        .map(([from, keys]) => `${keys.join(', ')}${from === INFERRED ? '' : ' from'} ${from}`)
+        .join('; ') + (env ? " (this command's environment; the daemon reads its own)" : ''),
+    ),
+    origins: c.origins,
+  }
 }
 
 /** The report: one line per check, or JSON; and the exit status (0 only when nothing failed). */

@@ -66,10 +66,11 @@ type Ref = { id: string } | { name: string; domain: { id: string } | { name: str
 export function authRequestBody(
   o: Readonly<AuthOptions>,
   section: string,
+  where = `[${section}]`,
 ): Record<string, unknown> {
   const problems: string[] = []
   const need = (cond: boolean, msg: string) => {
-    if (!cond) problems.push(`[${section}] ${msg}`)
+    if (!cond) problems.push(`${where} ${msg}`)
   }
   need(!!o.auth_url, 'auth_url is not set (e.g. https://keystone.example.com:5000/v3)')
   const defaultDomain = (id: string, name: string) =>
@@ -131,7 +132,7 @@ export function authRequestBody(
       break
     default:
       problems.push(
-        `[${section}] auth_type "${o.auth_type}" is not supported; use password, v3applicationcredential or token`,
+        `${where} auth_type "${o.auth_type}" is not supported; use password, v3applicationcredential or token`,
       )
       identity = {}
   }

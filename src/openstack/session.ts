@@ -13,8 +13,10 @@ import type { HttpRequest, HttpResponse, HttpTransport } from './transport.ts'
 export const TOKEN_RENEW_MARGIN_MS = 5 * 60_000
 
 export interface SessionOptions {
-  /** Section name for messages ([cinder], [manila], [nova]). */
+  /** Section name for logs and messages (cinder, manila, nova). */
   section: string
+  /** Where the credentials come from, for messages; default `[section]`. */
+  where?: string
   auth: AuthOptions
   region: string
   interface: string
@@ -42,7 +44,7 @@ export class Session {
   authCount = 0
 
   constructor(o: SessionOptions) {
-    authRequestBody(o.auth, o.section) // fail at start on incomplete auth options
+    authRequestBody(o.auth, o.section, o.where) // fail at start on incomplete auth options
     this.#o = o
   }
 
@@ -64,7 +66,7 @@ export class Session {
           service: 'keystone',
           method: 'POST',
           url,
-          json: authRequestBody(this.#o.auth, this.#o.section),
+          json: authRequestBody(this.#o.auth, this.#o.section, this.#o.where),
         })
         const token = {
           ...parseTokenResponse(res.headers, res.json, { url, requestId: res.requestId }),
@@ -85,7 +87,7 @@ export class Session {
               url: this.#o.auth.auth_url,
               status: 401,
               requestId: e.requestId,
-              detail: `authentication refused: check [${this.#o.section}] username/user_id, password, user and project domains, and project`,
+              detail: `authentication refused: check ${this.#o.where ?? `[${this.#o.section}]`} username/user_id, password, user and project domains, and project`,
             },
             e,
           )

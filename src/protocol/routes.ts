@@ -84,6 +84,18 @@ export function endpoints({ volumes, reconcile }: Routes): ReadonlyMap<string, E
     Err: '',
   }))
 
+  // `fuxi ls`: every volume with its Status in one answer. dockerd's List leaves Status out (it
+  // is built per volume, and dockerd does not show it).
+  post('/Fuxi.List', async () => ({
+    Volumes: (await volumes.listAll()).map((v) => ({
+      Name: v.name,
+      Mountpoint: v.mountpoint,
+      CreatedAt: v.createdAt,
+      Status: v.status,
+    })),
+    Err: '',
+  }))
+
   post('/Fuxi.Reconcile', async () => ({ Actions: await reconcile(), Err: '' }))
 
   post('/Fuxi.Stats', () => {

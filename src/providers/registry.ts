@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import type { ServiceSection } from '../config/keystone-sections.ts'
+import type { ServiceSection } from '../config/credential-types.ts'
 import type { FuxiConfig, ProviderName } from '../config/schema.ts'
 import type { Exec } from '../host/exec.ts'
 import type { Host } from '../host/host.ts'
@@ -66,4 +66,9 @@ export const PROVIDERS: { readonly [N in ProviderName]: ProviderEntry } = {
       return manilaProviderFromConfig(config, deps)
     },
   },
+}
+
+/** The service sections whose Keystone credentials the enabled providers use, each once. */
+export function keystoneSections(config: FuxiConfig): ServiceSection[] {
+  return [...new Set(config.DEFAULT.volume_providers.flatMap((p) => PROVIDERS[p].keystone(config)))]
 }

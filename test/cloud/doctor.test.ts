@@ -62,6 +62,11 @@ describe('fuxi doctor against the dev cloud', () => {
     assert.equal(status('tool mount.nfs'), 'ok', 'the stand-in on PATH')
     assert.equal(status('docker'), 'warn', 'no Engine API on the configured socket')
     assert.match(
+      ran.report.checks.find((c) => c.name === 'credentials cinder')?.detail ?? '',
+      /^auth_url, username, password, .* from fuxi\.conf \[cinder\]/,
+      'fuxi.conf alone, as before clouds.yaml and OS_* existed',
+    )
+    assert.match(
       ran.report.checks.find((c) => c.name === 'cloud cinder')?.detail ?? '',
       /authenticated; API Cinder 3\.\d+/,
     )

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { describe, it } from 'node:test'
+import { loadClouds } from '../../src/config/clouds-yaml.ts'
 import { defaultConfig, loadConfigFile, parseConfig } from '../../src/config/load.ts'
 import { renderSample } from '../../src/config/sample.ts'
 import { ConfigError } from '../../src/errors.ts'
@@ -137,7 +138,7 @@ access_to_for_cert = client
     const manila = '[manila]\nauth_url = http://k/v3\n'
     assert.deepEqual(problems('volume_providers = manila'), [
       "[DEFAULT] my_ip is not set (nor [manila] access_to): NFS shares are opened to this host's address; set my_ip to the address the share servers see",
-      '[manila] auth_url is not set (nor [keystone] auth_url): the manila provider needs Keystone; set auth_url, username, password, project_name (or application credentials) in [manila]',
+      '[manila] auth_url is not set (nor [keystone] auth_url): the manila provider needs Keystone; set auth_url, username, password, project_name (or application credentials) in [manila], or cloud = NAME (clouds.yaml), or auth_section = cinder, or give fuxi OS_CLOUD or OS_AUTH_URL and the other OS_* variables',
     ])
     const c = parseConfig(
       `volume_providers = manila\nmy_ip = 192.0.2.10\n${manila}proto_access_type_map = NFS:ip,GLUSTERFS:cert\nexport_cidr = 192.0.2.0/24\n`,
@@ -179,11 +180,28 @@ access_to_for_cert = client
     )
   })
 
-  it("loads the README's fuxi.conf examples as they are written", async () => {
+  it("loads the README's fuxi.conf examples as they are written, with its clouds.yaml", async () => {
     const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8')
     const blocks = [...readme.matchAll(/```ini\n([\s\S]*?)```/g)].map((m) => m[1] as string)
-    assert.ok(blocks.length >= 2, 'the README has its Cinder and Manila examples')
-    for (const text of blocks) assert.ok(parseConfig(text, 'README.md'))
+    assert.ok(blocks.length >= 3, 'the README has its Cinder, Manila and clouds.yaml examples')
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1] ?? ''
+    const file = '/etc/openstack/clouds.yaml'
+    const clouds = await loadClouds({
+      env: {},
+      readFile: (p) => (p === file ? yaml : undefined),
+      home: '/none',
+      cwd: '/none',
+    })
+    assert.equal(clouds.error, undefined)
+    for (const text of blocks) assert.ok(parseConfig(text, 'README.md', { env: {}, clouds }))
+    const fromCloud = parseConfig(blocks.find((b) => /^cloud = /m.test(b)) ?? '', 'README.md', {
+      env: {},
+      clouds,
+    })
+    const creds = fromCloud.credentials.manila
+    assert.ok(!('problems' in creds))
+    assert.equal(creds.auth.username, 'fuxi')
+    assert.equal(creds.tls.cafile, '/etc/ssl/certs/cloud-ca.pem')
   })
 
   it('reports an unreadable line', () => {

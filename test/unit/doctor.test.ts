@@ -86,6 +86,47 @@ describe('fuxi doctor', () => {
     assert.equal(json.checks.length, checks.length)
   })
 
+  it('says where each credential came from (never a value), and warns about clouds files others can read', async () => {
+    const clouds = '/root/.config/openstack/clouds.yaml'
+    const config = parseConfig(
+      '[DEFAULT]\nvolume_providers = cinder\n[cinder]\ncloud = dev\nregion_name = R2\n',
+      'fuxi.conf',
+      {
+        env: {},
+        clouds: {
+          searched: [clouds],
+          file: clouds,
+          secureFile: undefined,
+          clouds: { dev: { auth: { auth_url: 'http://k/v3', username: 'u', password: 'pw-1' } } },
+          fromSecure: {},
+        },
+      },
+    )
+    const checks = await runChecks(
+      { file: '/etc/fuxi/fuxi.conf', config },
+      healthy({
+        fileMode: async (f) => ({
+          mode: f === clouds ? 0o644 : 0o600,
+          socket: f.endsWith('.sock'),
+          uid: 0,
+        }),
+      }),
+    )
+    const line = byName(checks, 'credentials cinder')
+    assert.equal(line?.status, 'ok')
+    assert.equal(
+      line?.detail,
+      `auth_url, username, password from ${clouds} (cloud "dev"); region_name from fuxi.conf [cinder]; auth_type inferred from the options given`,
+    )
+    assert.equal(line?.origins?.password, `${clouds} (cloud "dev")`)
+    assert.ok(!report(checks, true).text.includes('pw-1'))
+    const perms = checks.filter((c) => c.name === 'config permissions')
+    assert.deepEqual(
+      perms.map((c) => c.fix),
+      [`chmod 600 ${clouds}`],
+    )
+  })
+
   it('a daemon that is not running, or not answering, is a failure', async () => {
     const none = await runChecks(
       { file: undefined, config: defaultConfig() },

@@ -146,6 +146,34 @@ describe('Docker protocol edge', () => {
     )
   })
 
+  it("Fuxi.List (fuxi ls) answers every volume with its Status in one call; dockerd's List stays lean", async (t) => {
+    const { app, dir } = await buildApp(t)
+    const call = async (p: string, b: object) =>
+      (await app.server.inject(post(p, JSON.stringify(b)))).json()
+    await call('/VolumeDriver.Create', { Name: 'a', Opts: { size: '3' } })
+    await call('/VolumeDriver.Create', { Name: 'b', Opts: null })
+    await call('/VolumeDriver.Mount', { Name: 'a', ID: 'c1' })
+    const { Volumes, Err } = await call('/Fuxi.List', {})
+    assert.equal(Err, '')
+    const byName = Object.fromEntries(
+      (Volumes as { Name: string; Mountpoint: string; Status: Record<string, unknown> }[]).map(
+        (v) => [v.Name, v],
+      ),
+    )
+    assert.equal(byName.a?.Mountpoint, `${dir}/data/local/a`)
+    assert.deepEqual(
+      [byName.a?.Status.mounted, byName.a?.Status.refs, byName.a?.Status.size],
+      [true, 1, '3'],
+    )
+    assert.deepEqual([byName.b?.Status.mounted, byName.b?.Status.refs], [false, 0])
+    const docker = await call('/VolumeDriver.List', {})
+    assert.ok(
+      docker.Volumes.every((v: object) => !('Status' in v)),
+      'Status is built per volume; dockerd does not show it',
+    )
+    await call('/VolumeDriver.Unmount', { Name: 'a', ID: 'c1' })
+  })
+
   it('runs a full lifecycle: create, mount twice with one ID, path, unmount twice, remove', async (t) => {
     const { app, dir } = await buildApp(t)
     const call = async (p: string, b: object) =>
