@@ -7,15 +7,45 @@ import { after, before, describe, it } from 'node:test'
 import pkg from '../../package.json' with { type: 'json' }
 import { buildImage, createPlugin, type DockerCli } from '../../scripts/plugin.ts'
 import { parseMountInfo } from '../../src/host/mountinfo.ts'
+import { CinderClient } from '../../src/openstack/cinder.ts'
+import { ManilaClient } from '../../src/openstack/manila.ts'
+import {
+  cloudSession,
+  DEVCLOUD_DIR,
+  demoAuthConf,
+  devcloudAuth,
+  uniqueName,
+} from '../support/devcloud.ts'
 import { DOCKER_SKIP } from '../support/docker-env.ts'
 import { Dockerd, TEST_IMAGE } from '../support/dockerd.ts'
 import { loopsOf } from '../support/host-cleanup.ts'
 import { ensureBaseImage } from '../support/image-base.ts'
+import { STANDINS } from '../support/standins.ts'
 
 const IMAGE = 'fuxi:test'
 const PLUGIN = 'fuxi'
 /** debootstrap (the first run on a machine) plus two apt installs inside docker build. */
 const BUILD_TIMEOUT_MS = 15 * 60_000
+
+/** Where the dev cloud's Manila driver keeps the shares it exports. */
+const SHARES = join(DEVCLOUD_DIR, 'manila/shares')
+
+/**
+ * Test-only additions to the plugin (this kernel has no NFS client): the mount.nfs stand-in first
+ * on PATH, and the dev cloud's share folders, which the stand-in bind-mounts as a server would
+ * export them. Cinder needs nothing: the dev cloud's volumes arrive as loop devices in /dev.
+ */
+function withStandins(config: Record<string, unknown>): void {
+  const mounts = config.mounts as object[]
+  const bind = (name: string, path: string, options: string[]) =>
+    mounts.push({ name, source: path, destination: path, type: 'bind', options })
+  bind('test-standins', STANDINS, ['rbind', 'ro'])
+  if (existsSync(SHARES)) bind('test-shares', SHARES, ['rbind'])
+  ;(config.env as object[]).push({
+    name: 'PATH',
+    value: `${STANDINS}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+  })
+}
 
 /** The Dockerfile built on a debootstrapped Debian, the plugin made from it, used by a dockerd. */
 describe('the image and the managed plugin, local provider', { skip: DOCKER_SKIP }, () => {
@@ -23,6 +53,8 @@ describe('the image and the managed plugin, local provider', { skip: DOCKER_SKIP
   let dir: string
   let cli: DockerCli
   const vol = `plug${process.pid}`
+  const cinderVol = `${vol}-cinder`
+  const manilaVol = `${vol}-manila`
 
   before(async () => {
     await mkdir('/var/lib/fuxi-test', { recursive: true })
@@ -47,6 +79,8 @@ describe('the image and the managed plugin, local provider', { skip: DOCKER_SKIP
       // Containers first, so the plugin unmounts what they used before it stops.
       const ids = (await dockerd.docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean)
       if (ids.length) await dockerd.docker(['rm', '-f', ...ids])
+      // What a failed test left in the cloud goes through fuxi, which knows it made it.
+      for (const v of [cinderVol, manilaVol]) await dockerd.docker(['volume', 'rm', '-f', v])
       await dockerd.docker(['plugin', 'disable', '-f', PLUGIN])
       await dockerd.docker(['plugin', 'rm', '-f', PLUGIN])
       await dockerd.stop()
@@ -92,7 +126,13 @@ describe('the image and the managed plugin, local provider', { skip: DOCKER_SKIP
       (await dockerd.docker(['image', 'inspect', IMAGE])).code === 0,
       'the image test built it',
     )
-    await createPlugin(cli, { name: PLUGIN, image: IMAGE, build: false, version: pkg.version })
+    await createPlugin(cli, {
+      name: PLUGIN,
+      image: IMAGE,
+      build: false,
+      version: pkg.version,
+      edit: withStandins,
+    })
     await cli([
       'plugin',
       'set',
@@ -178,5 +218,63 @@ describe('the image and the managed plugin, local provider', { skip: DOCKER_SKIP
     )
     assert.deepEqual(loopsOf([vol]), [], 'no loop device is left on the image')
     assert.ok(existsSync(join(dir, 'state')))
+  })
+
+  it('cinder and manila through the plugin: create, write, dockerd restart, read, remove', {
+    timeout: 6 * 60_000,
+  }, async () => {
+    const [plugin] = JSON.parse(await cli(['plugin', 'inspect', PLUGIN]))
+    assert.equal(plugin.Enabled, true, 'the local test enabled it')
+    const volumeFrom = uniqueName('plugin')
+    await cli(['plugin', 'disable', PLUGIN])
+    await writeFile(
+      join(dir, 'etc/fuxi.conf'),
+      [
+        '[DEFAULT]',
+        'volume_providers = cinder,manila',
+        `volume_from = ${volumeFrom}`,
+        'my_ip = 127.0.0.1',
+        ...demoAuthConf('cinder'),
+        ...demoAuthConf('manila'),
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    )
+    await cli(['plugin', 'enable', PLUGIN])
+    const cinder = new CinderClient(cloudSession(devcloudAuth('openrc-demo')))
+    const manila = new ManilaClient(cloudSession(devcloudAuth('openrc-demo')))
+
+    await cli(['volume', 'create', '-d', PLUGIN, '-o', 'size=1', cinderVol])
+    await cli(['volume', 'create', '-d', PLUGIN, '-o', 'volume_provider=manila', manilaVol])
+    const [volume] = await cinder.listVolumes({
+      name: cinderVol,
+      metadata: { volume_from: volumeFrom },
+    })
+    assert.equal(volume?.status, 'available', 'the Cinder volume exists')
+    const [share] = await manila.listShares({
+      name: manilaVol,
+      metadata: { volume_from: volumeFrom },
+    })
+    assert.equal(share?.status, 'available', 'the Manila share exists')
+    const run = (v: string, script: string) =>
+      cli(['run', '--rm', '--network', 'none', '-v', `${v}:/data`, TEST_IMAGE, 'sh', '-c', script])
+    for (const v of [cinderVol, manilaVol]) await run(v, `echo in-${v} > /data/f && sync`)
+    assert.equal(
+      (await cinder.getVolume(volume.id))?.attachments.length,
+      0,
+      'detached after the container',
+    )
+
+    await dockerd.restart()
+    for (const v of [cinderVol, manilaVol]) assert.equal(await run(v, 'cat /data/f'), `in-${v}`)
+
+    for (const v of [cinderVol, manilaVol]) await cli(['volume', 'rm', v])
+    assert.equal(await cinder.getVolume(volume.id).then((x) => x?.status ?? 'gone'), 'gone')
+    assert.deepEqual(
+      await manila.listShares({ name: manilaVol, metadata: { volume_from: volumeFrom } }),
+      [],
+      'the share is deleted',
+    )
+    assert.deepEqual(loopsOf([volume.id]), [], 'no loop device left on the Cinder volume')
   })
 })
