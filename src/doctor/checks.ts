@@ -1,3 +1,4 @@
+import { basename } from 'node:path'
 import type { Credentials } from '../config/credential-types.ts'
 import { INFERRED } from '../config/credentials.ts'
 import type { FuxiConfig } from '../config/schema.ts'
@@ -23,8 +24,18 @@ export interface DoctorDeps {
   readHostId(stateDir: string): Promise<string | undefined>
   /** Activate over the plugin socket: the daemon answers. */
   activate(socket: string): Promise<boolean>
-  /** The Docker Engine API answers on its socket. */
-  dockerPing(socket: string): Promise<boolean>
+  /**
+   * The volume drivers dockerd lists after it was asked for `driver`'s volumes (it finds a plugin
+   * socket on first use); undefined when no Engine API answers on `socket`.
+   */
+  dockerVolumeDrivers(socket: string, driver: string): Promise<readonly string[] | undefined>
+  /** Whether a kernel module is loaded or built in (/sys/module/<name>). */
+  kernelModule(name: string): Promise<boolean>
+  /** Keystone's clock minus this host's, in ms (a token's issued_at); undefined if unknown. */
+  keystoneClockSkewMs(
+    config: FuxiConfig,
+    section: 'cinder' | 'manila' | 'nova',
+  ): Promise<number | undefined>
   /** Authenticates for a service section and reads its version: the negotiated microversion. */
   cloud(config: FuxiConfig, section: 'cinder' | 'manila' | 'nova'): Promise<string>
 }
@@ -147,15 +158,7 @@ export async function runChecks(
   else if (sm.mode & 0o007)
     out.push(warn('daemon', `${sock} is open to everyone`, `chmod 660 ${sock}`))
   else out.push(ok('daemon', `answers on ${sock}`))
-  out.push(
-    (await d.dockerPing(c.DEFAULT.docker_socket))
-      ? ok('docker', `the Engine API answers on ${c.DEFAULT.docker_socket}`)
-      : warn(
-          'docker',
-          `no Docker Engine API on ${c.DEFAULT.docker_socket}`,
-          'start dockerd, or set [DEFAULT] docker_socket',
-        ),
-  )
+  out.push(...(await dockerChecks(c, d)))
   if (!sock.startsWith('/run/docker/plugins/') && !sock.startsWith('/var/run/docker/plugins/'))
     out.push(
       warn(
@@ -164,12 +167,28 @@ export async function runChecks(
         'set [DEFAULT] socket_path = /run/docker/plugins/fuxi.sock',
       ),
     )
+  if (c.DEFAULT.volume_providers.includes('cinder'))
+    for (const [mod, why] of [
+      ['iscsi_tcp', 'iSCSI back ends'],
+      ['rbd', 'Ceph RBD back ends'],
+    ] as const)
+      out.push(
+        (await d.kernelModule(mod))
+          ? ok(`kernel ${mod}`, 'loaded')
+          : warn(`kernel ${mod}`, 'not loaded', `modprobe ${mod} (needed for ${why})`),
+      )
+  const clocks = new Set<string>()
   for (const s of keystoneSections(c)) {
     const creds = c.credentials[s]
     if (!('problems' in creds)) out.push(credentialsLine(s, creds))
     try {
       const version = await d.cloud(c, s)
       out.push(ok(`cloud ${s}`, `authenticated; API ${version}`))
+      const keystone = 'auth' in creds ? creds.auth.auth_url : ''
+      if (keystone && !clocks.has(keystone)) {
+        clocks.add(keystone)
+        out.push(clockCheck(keystone, await d.keystoneClockSkewMs(c, s)))
+      }
     } catch (e) {
       out.push(
         fail(
@@ -181,6 +200,51 @@ export async function runChecks(
     }
   }
   return out
+}
+
+/** Skew this large makes tokens look expired or not yet valid; fuxi refreshes by expires_at. */
+export const CLOCK_WARN_MS = 60_000
+export const CLOCK_FAIL_MS = 300_000
+
+function clockCheck(keystone: string, skewMs: number | undefined): Check {
+  const name = 'clock'
+  if (skewMs === undefined)
+    return warn(
+      name,
+      `${keystone} gave no issued_at with its token`,
+      'compare the clocks by hand (date -u)',
+    )
+  const s = Math.round(Math.abs(skewMs) / 1000)
+  const detail = `this host is ${s} s ${skewMs > 0 ? 'behind' : 'ahead of'} ${keystone}`
+  const fix = 'synchronise the clock (chrony or systemd-timesyncd)'
+  if (Math.abs(skewMs) >= CLOCK_FAIL_MS) return fail(name, detail, fix)
+  if (Math.abs(skewMs) >= CLOCK_WARN_MS) return warn(name, detail, fix)
+  return ok(name, `within ${s < 2 ? '2' : s} s of ${keystone}`)
+}
+
+/** The Engine API answers, and dockerd finds fuxi among its volume drivers. */
+async function dockerChecks(c: FuxiConfig, d: DoctorDeps): Promise<Check[]> {
+  const api = c.DEFAULT.docker_socket
+  const driver = basename(c.DEFAULT.socket_path).replace(/\.sock$/, '')
+  const drivers = await d.dockerVolumeDrivers(api, driver)
+  if (!drivers)
+    return [
+      warn(
+        'docker',
+        `no Docker Engine API on ${api}`,
+        'start dockerd, or set [DEFAULT] docker_socket',
+      ),
+    ]
+  return [
+    ok('docker', `the Engine API answers on ${api}`),
+    drivers.includes(driver)
+      ? ok('docker plugin', `dockerd finds volume driver "${driver}"`)
+      : warn(
+          'docker plugin',
+          `dockerd does not find volume driver "${driver}" (it has: ${drivers.join(', ') || 'none'})`,
+          `fuxi must listen in dockerd's /run/docker/plugins (socket_path), in dockerd's mount namespace`,
+        ),
+  ]
 }
 
 /** Where each credential of a section came from, grouped by place; never a value. */

@@ -17,12 +17,27 @@ export function hostDoctorDeps(): DoctorDeps {
       const r = await callPlugin(socket, 'Plugin.Activate').catch(() => undefined)
       return Array.isArray(r?.Implements) && r.Implements.includes('VolumeDriver')
     },
-    async dockerPing(socket) {
+    async dockerVolumeDrivers(socket, driver) {
       const { unixRequest } = await import('../protocol/client.ts')
-      const r = await unixRequest(socket, { method: 'GET', path: '/_ping', timeoutMs: 3000 }).catch(
-        () => undefined,
-      )
-      return r?.status === 200
+      const get = (path: string) =>
+        unixRequest(socket, { method: 'GET', path, timeoutMs: 10_000 }).catch(() => undefined)
+      // Asking for the driver's volumes makes dockerd look for it (a plugin socket is found on
+      // first use, and only then listed in /info). Read-only: the plugin answers a List.
+      const filter = encodeURIComponent(JSON.stringify({ driver: [driver] }))
+      if ((await get(`/volumes?filters=${filter}`))?.status !== 200) return undefined
+      const info = await get('/info')
+      if (info?.status !== 200) return undefined
+      const volume = (JSON.parse(info.text) as { Plugins?: { Volume?: unknown } }).Plugins?.Volume
+      return Array.isArray(volume) ? volume.map(String) : []
+    },
+    kernelModule: async (name) => (await fileMode(`/sys/module/${name}`)) !== undefined,
+    async keystoneClockSkewMs(config, section) {
+      const { sessionFromConfig } = await import('../openstack/connect.ts')
+      const session = sessionFromConfig(config, section, createLogger({ level: 'silent' }))
+      const t0 = Date.now()
+      const { issuedAt } = await session.token()
+      // issued_at is Keystone's clock while it answered: compare with the middle of the exchange.
+      return issuedAt === undefined ? undefined : issuedAt - (t0 + Date.now()) / 2
     },
     async cloud(config, section) {
       const [{ sessionFromConfig }, { formatMicroversion }] = await Promise.all([

@@ -1,10 +1,10 @@
-import type { ServiceSection } from '../config/credential-types.ts'
+import type { Credentials, ServiceSection } from '../config/credential-types.ts'
 import type { FuxiConfig } from '../config/schema.ts'
 import { ConfigError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import { Session } from './session.ts'
-import { createTransport } from './transport.ts'
+import { createTransport, type TlsOptions } from './transport.ts'
 
 export type { ServiceSection } from '../config/credential-types.ts'
 
@@ -22,7 +22,6 @@ export function sessionFromConfig(
   const own = cfg[section]
   const creds = cfg.credentials[section]
   if ('problems' in creds) throw new ConfigError('fuxi.conf', creds.problems)
-  const { tls } = creds
   return new Session({
     section: creds.section,
     where: creds.where,
@@ -32,15 +31,20 @@ export function sessionFromConfig(
     endpointOverride: own.endpoint_override || undefined,
     transport: createTransport({
       timeoutMs: own.timeout * 1000,
-      tls: {
-        cafile: tls.cafile || undefined,
-        certfile: tls.certfile || undefined,
-        keyfile: tls.keyfile || undefined,
-        insecure: tls.insecure,
-      },
+      tls: tlsOf(creds),
       log,
       metrics,
     }),
     log,
   })
+}
+
+/** The transport's TLS options from resolved credentials (empty file names: none). */
+export function tlsOf({ tls }: Credentials): TlsOptions {
+  return {
+    cafile: tls.cafile || undefined,
+    certfile: tls.certfile || undefined,
+    keyfile: tls.keyfile || undefined,
+    insecure: tls.insecure,
+  }
 }

@@ -174,6 +174,8 @@ export interface CatalogEntry {
 export interface Token {
   value: string
   expiresAt: number
+  /** Keystone's clock when it issued the token (issued_at), when it says. */
+  issuedAt?: number
   catalog: CatalogEntry[]
   projectId: string | undefined
 }
@@ -192,7 +194,12 @@ export function parseTokenResponse(
   const value = headers['x-subject-token']
   const token = (
     json as {
-      token?: { expires_at?: string; catalog?: CatalogEntry[]; project?: { id?: string } }
+      token?: {
+        expires_at?: string
+        issued_at?: string
+        catalog?: CatalogEntry[]
+        project?: { id?: string }
+      }
     } | null
   )?.token
   if (!value || !token?.expires_at)
@@ -200,7 +207,14 @@ export function parseTokenResponse(
   const expiresAt = Date.parse(token.expires_at)
   if (Number.isNaN(expiresAt))
     throw unusable(`Keystone token has an unreadable expires_at "${token.expires_at}"`)
-  return { value, expiresAt, catalog: token.catalog ?? [], projectId: token.project?.id }
+  const issuedAt = token.issued_at ? Date.parse(token.issued_at) : Number.NaN
+  return {
+    value,
+    expiresAt,
+    ...(Number.isNaN(issuedAt) ? {} : { issuedAt }),
+    catalog: token.catalog ?? [],
+    projectId: token.project?.id,
+  }
 }
 
 /** The endpoint URL for (service type, region, interface), or a message naming what exists. */

@@ -1,32 +1,12 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { describe, it } from 'node:test'
 import { Daemon } from '../support/daemon.ts'
 import { demoAuthConf, devcloudAuth, uniqueName } from '../support/devcloud.ts'
+import { runDoctor as doctor } from '../support/doctor.ts'
 import { cleanupUnder } from '../support/host-cleanup.ts'
 import { STANDIN_PATH } from '../support/standins.ts'
 import { tmpDir } from '../support/tmp.ts'
-
-interface Report {
-  ok: boolean
-  checks: { name: string; status: string; detail: string; fix?: string }[]
-}
-
-/** `fuxi doctor --json` with this config file: its report and exit status. */
-function doctor(configFile: string): Promise<{ report: Report; code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', '--config-file', configFile, 'doctor', '--json'],
-      { env: { ...process.env, PATH: STANDIN_PATH } },
-      (err, stdout) => {
-        const code = err ? Number((err as { code?: number }).code ?? 1) : 0
-        resolve({ report: JSON.parse(stdout) as Report, code, out: stdout })
-      },
-    )
-  })
-}
 
 describe('fuxi doctor against the dev cloud', () => {
   it('passes with a running daemon and good credentials; fails on refused ones, naming the section, without the password', async (t) => {
@@ -61,6 +41,14 @@ describe('fuxi doctor against the dev cloud', () => {
     assert.equal(status('daemon'), 'ok')
     assert.equal(status('tool mount.nfs'), 'ok', 'the stand-in on PATH')
     assert.equal(status('docker'), 'warn', 'no Engine API on the configured socket')
+    assert.equal(status('clock'), 'ok', "this host's clock and the dev cloud's Keystone agree")
+
+    // The same host ten minutes ahead (faketime): the clock line fails and says by how much.
+    const skewed = await doctor(good.configFile, ['faketime', '-f', '+10m'])
+    const clock = skewed.report.checks.find((c) => c.name === 'clock')
+    assert.equal(clock?.status, 'fail', skewed.out)
+    assert.match(clock?.detail ?? '', /this host is (599|600|601) s ahead of http/)
+    assert.equal(skewed.code, 1)
     assert.match(
       ran.report.checks.find((c) => c.name === 'credentials cinder')?.detail ?? '',
       /^auth_url, username, password, .* from fuxi\.conf \[cinder\]/,

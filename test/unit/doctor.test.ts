@@ -11,7 +11,9 @@ const healthy = (over: Partial<DoctorDeps> = {}): DoctorDeps => ({
   loopControl: async () => true,
   readHostId: async () => 'host-1',
   activate: async () => true,
-  dockerPing: async () => true,
+  dockerVolumeDrivers: async (_s, driver) => ['local', driver],
+  kernelModule: async () => true,
+  keystoneClockSkewMs: async () => 400,
   cloud: async (_c, s) => `${s} 3.70`,
   ...over,
 })
@@ -57,7 +59,8 @@ describe('fuxi doctor', () => {
             ? { mode: 0o644, socket: false, uid: 0 }
             : { mode: 0o660, socket: true, uid: 0 },
         kernelHasFilesystem: async () => false,
-        dockerPing: async () => false,
+        dockerVolumeDrivers: async () => undefined,
+        kernelModule: async (m) => m !== 'rbd',
         cloud: async (_c, s) => {
           if (s === 'manila') throw new Error('Keystone refused the credentials (HTTP 401)')
           return 'Cinder 3.70'
@@ -71,6 +74,9 @@ describe('fuxi doctor', () => {
     assert.equal(line('config permissions')?.status, 'warn')
     assert.match(line('config permissions')?.fix ?? '', /chmod 600 \/etc\/fuxi\/fuxi.conf/)
     assert.equal(line('kernel nfs')?.status, 'warn')
+    assert.equal(line('kernel iscsi_tcp')?.status, 'ok')
+    assert.equal(line('kernel rbd')?.status, 'warn')
+    assert.match(line('kernel rbd')?.fix ?? '', /modprobe rbd/)
     assert.equal(line('docker')?.status, 'warn')
     assert.equal(line('cloud cinder')?.status, 'ok')
     assert.equal(line('cloud manila')?.status, 'fail')
@@ -125,6 +131,39 @@ describe('fuxi doctor', () => {
       perms.map((c) => c.fix),
       [`chmod 600 ${clouds}`],
     )
+  })
+
+  it("checks the clock against Keystone's once per Keystone: ok, warn past a minute, fail past five", async () => {
+    const run = async (skewMs: number | undefined) =>
+      (
+        await runChecks(
+          { file: 'f', config: CLOUD },
+          healthy({ keystoneClockSkewMs: async () => skewMs }),
+        )
+      ).filter((c) => c.name === 'clock')
+    const good = await run(1_500)
+    assert.equal(good.length, 1, 'cinder and manila share one Keystone: one line')
+    assert.equal(good[0]?.status, 'ok')
+    const ahead = await run(-90_000)
+    assert.equal(ahead[0]?.status, 'warn')
+    assert.match(
+      ahead[0]?.detail ?? '',
+      /this host is 90 s ahead of http:\/\/127\.0\.0\.1:5000\/v3/,
+    )
+    assert.match(ahead[0]?.fix ?? '', /chrony/)
+    assert.equal((await run(301_000))[0]?.status, 'fail')
+    assert.equal((await run(undefined))[0]?.status, 'warn', 'no issued_at: cannot tell')
+  })
+
+  it('warns when dockerd does not find fuxi among its volume drivers', async () => {
+    const checks = await runChecks(
+      { file: undefined, config: defaultConfig() },
+      healthy({ dockerVolumeDrivers: async () => ['local'] }),
+    )
+    assert.equal(byName(checks, 'docker')?.status, 'ok')
+    const plugin = byName(checks, 'docker plugin')
+    assert.equal(plugin?.status, 'warn')
+    assert.match(plugin?.detail ?? '', /does not find volume driver "fuxi" \(it has: local\)/)
   })
 
   it('a daemon that is not running, or not answering, is a failure', async () => {
