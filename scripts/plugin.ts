@@ -87,6 +87,19 @@ export function pluginConfig(
         value: '',
       },
       {
+        name: 'OS_CLIENT_CONFIG_FILE',
+        description:
+          'a clouds.yaml inside the plugin, e.g. /etc/fuxi/clouds.yaml (empty: the usual places)',
+        settable: ['value'],
+        value: '',
+      },
+      {
+        name: 'OS_CLOUD',
+        description: 'the clouds.yaml entry for sections that name no cloud and no auth_url',
+        settable: ['value'],
+        value: '',
+      },
+      {
         name: 'FUXI_LOG_LEVEL',
         description: 'trace, debug, info, warn or error (empty: the config file decides)',
         settable: ['value'],

@@ -84,7 +84,7 @@ export async function parseCloudsYaml(
   file: string,
   required: boolean,
 ): Promise<Record<string, CloudEntry>> {
-  const { LineCounter, parseDocument } = await import('yaml')
+  const { LineCounter, parseDocument } = await import('./yaml.ts')
   const lines = new LineCounter()
   // failsafe: every scalar stays the string written (ids keep leading zeros; booleans are
   // read by fuxi's own strict rules).

@@ -1,22 +1,10 @@
 import { join } from 'node:path'
 import type { ServiceSection } from '../config/credential-types.ts'
 import type { FuxiConfig, ProviderName } from '../config/schema.ts'
-import type { Exec } from '../host/exec.ts'
-import type { Host } from '../host/host.ts'
-import type { Logger } from '../log.ts'
-import type { Metrics } from '../metrics/metrics.ts'
 import type { VolumeProvider } from '../volumes/provider.ts'
+import type { ProviderDeps } from './provider-deps.ts'
 
-/** What building a provider from the config may use. */
-export interface ProviderDeps {
-  readonly exec: Exec
-  readonly host: Host
-  /** This host's identity in the cloud. */
-  readonly hostId: string
-  readonly log: Logger
-  /** Where the provider's OpenStack calls are counted. */
-  readonly metrics: Metrics
-}
+export type { ProviderDeps } from './provider-deps.ts'
 
 export interface ProviderEntry {
   /** The fuxi.conf section with the provider's own options. */

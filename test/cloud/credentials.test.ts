@@ -3,7 +3,12 @@ import { execFile } from 'node:child_process'
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { describe, it, type TestContext } from 'node:test'
 import { Daemon } from '../support/daemon.ts'
-import { devcloudAppCredential, devcloudAuth, uniqueName } from '../support/devcloud.ts'
+import {
+  demoCloudsYaml,
+  devcloudAppCredential,
+  devcloudAuth,
+  uniqueName,
+} from '../support/devcloud.ts'
 import { STANDIN_PATH } from '../support/standins.ts'
 import { tmpDir } from '../support/tmp.ts'
 
@@ -84,22 +89,9 @@ describe('credentials as operators keep them (dev cloud)', () => {
     const home = `${dir}/home`
     const os = `${home}/.config/openstack`
     await mkdir(os, { recursive: true })
-    await writeFile(
-      `${os}/clouds.yaml`,
-      [
-        'clouds:',
-        '  fuxi-ct:',
-        '    auth:',
-        `      auth_url: ${demo.auth_url}`,
-        `      username: ${demo.username}`,
-        `      project_name: ${demo.project_name}`,
-        '      user_domain_name: Default',
-        '      project_domain_name: Default',
-        '    region_name: RegionOne',
-        '',
-      ].join('\n'),
-      { mode: 0o644 },
-    )
+    await writeFile(`${os}/clouds.yaml`, demoCloudsYaml('fuxi-ct', { password: false }), {
+      mode: 0o644,
+    })
     await chmod(`${os}/clouds.yaml`, 0o644)
     const secure = (pw: string) =>
       writeFile(`${os}/secure.yaml`, `clouds:\n  fuxi-ct:\n    auth:\n      password: ${pw}\n`, {

@@ -13,6 +13,7 @@ import {
   cloudSession,
   DEVCLOUD_DIR,
   demoAuthConf,
+  demoCloudsYaml,
   devcloudAuth,
   uniqueName,
 } from '../support/devcloud.ts'
@@ -48,7 +49,7 @@ function withStandins(config: Record<string, unknown>): void {
 }
 
 /** The Dockerfile built on a debootstrapped Debian, the plugin made from it, used by a dockerd. */
-describe('the image and the managed plugin, local provider', { skip: DOCKER_SKIP }, () => {
+describe('the image and the managed plugin', { skip: DOCKER_SKIP }, () => {
   let dockerd: Dockerd
   let dir: string
   let cli: DockerCli
@@ -227,6 +228,11 @@ describe('the image and the managed plugin, local provider', { skip: DOCKER_SKIP
     assert.equal(plugin.Enabled, true, 'the local test enabled it')
     const volumeFrom = uniqueName('plugin')
     await cli(['plugin', 'disable', PLUGIN])
+    // Cinder's credentials from a clouds.yaml beside fuxi.conf (named by the plugin setting),
+    // Manila's from fuxi.conf's own options.
+    await writeFile(join(dir, 'etc/clouds.yaml'), demoCloudsYaml('demo', { password: true }), {
+      mode: 0o600,
+    })
     await writeFile(
       join(dir, 'etc/fuxi.conf'),
       [
@@ -234,12 +240,15 @@ describe('the image and the managed plugin, local provider', { skip: DOCKER_SKIP
         'volume_providers = cinder,manila',
         `volume_from = ${volumeFrom}`,
         'my_ip = 127.0.0.1',
-        ...demoAuthConf('cinder'),
+        '[cinder]',
+        'cloud = demo',
+        'local_connection = true',
         ...demoAuthConf('manila'),
         '',
       ].join('\n'),
       { mode: 0o600 },
     )
+    await cli(['plugin', 'set', PLUGIN, 'OS_CLIENT_CONFIG_FILE=/etc/fuxi/clouds.yaml'])
     await cli(['plugin', 'enable', PLUGIN])
     const cinder = new CinderClient(cloudSession(devcloudAuth('openrc-demo')))
     const manila = new ManilaClient(cloudSession(devcloudAuth('openrc-demo')))

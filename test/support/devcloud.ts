@@ -104,3 +104,24 @@ export function demoAuthConf(section: 'cinder' | 'manila'): string[] {
     'region_name = RegionOne',
   ]
 }
+
+/**
+ * A clouds.yaml with the non-admin user's password credentials as entry `cloud` (without the
+ * password when `password` is false: it then goes in secure.yaml).
+ */
+export function demoCloudsYaml(cloud: string, o: { password: boolean }): string {
+  const a = devcloudAuth('openrc-demo')
+  return [
+    'clouds:',
+    `  ${cloud}:`,
+    '    auth:',
+    `      auth_url: ${a.auth_url}`,
+    `      username: ${a.username}`,
+    ...(o.password ? [`      password: "${a.password}"`] : []),
+    `      project_name: ${a.project_name}`,
+    '      user_domain_name: Default',
+    '      project_domain_name: Default',
+    '    region_name: RegionOne',
+    '',
+  ].join('\n')
+}

@@ -1,22 +1,29 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { readdir, readFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, it } from 'node:test'
+import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
-import { tmpDir } from '../support/tmp.ts'
 
 const run = promisify(execFile)
 const ROOT = new URL('../..', import.meta.url).pathname
 
-describe('--version', () => {
-  it("is package.json's version, built into the bundles (they read no package.json)", async (t) => {
+describe('the production bundle', () => {
+  let dir: string
+  let out: string
+  before(async () => {
     // Built outside the repository: no package.json above the bundle to read.
-    const out = await tmpDir(t, 'fuxi-build-')
+    dir = await mkdtemp(join(tmpdir(), 'fuxi-build-'))
+    out = join(dir, 'dist')
     await run(process.execPath, ['scripts/build.mjs'], {
       cwd: ROOT,
       env: { ...process.env, FUXI_BUILD_DIR: out },
     })
+  })
+  after(() => rm(dir, { recursive: true, force: true }))
+
+  it("--version is package.json's version, built into the bundles (they read no package.json)", async () => {
     const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
       version: string
     }
@@ -34,5 +41,37 @@ describe('--version', () => {
         !(await readFile(join(out, f), 'utf8')).includes('../package.json'),
         `${f} reads no package.json at run time`,
       )
+  })
+
+  it('reads a clouds.yaml: a section naming a cloud passes --check-config (yaml, CommonJS, loads in a split chunk)', async () => {
+    const clouds = join(dir, 'clouds.yaml')
+    await writeFile(
+      clouds,
+      [
+        'clouds:',
+        '  c1:',
+        '    auth:',
+        '      auth_url: http://127.0.0.1:9/v3',
+        '      username: u',
+        '      password: p',
+        '      project_name: x',
+        '      user_domain_name: Default',
+        '      project_domain_name: Default',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    )
+    const conf = join(dir, 'fuxi.conf')
+    await writeFile(
+      conf,
+      `[DEFAULT]\nstate_dir = ${dir}/state\nvolume_providers = cinder\n[cinder]\ncloud = c1\n`,
+      { mode: 0o600 },
+    )
+    const checked = await run(
+      process.execPath,
+      [join(out, 'fuxi.mjs'), '--config-file', conf, '--check-config'],
+      { cwd: '/', env: { ...process.env, OS_CLIENT_CONFIG_FILE: clouds } },
+    )
+    assert.equal(checked.stdout, `${conf}: OK\n`)
   })
 })

@@ -5,30 +5,21 @@ import { iscsiConnector } from '../../connectors/iscsi.ts'
 import { localConnector } from '../../connectors/local.ts'
 import { rbdConnector } from '../../connectors/rbd.ts'
 import { configDriveInstanceId } from '../../host/config-drive.ts'
-import type { Exec } from '../../host/exec.ts'
-import type { Host } from '../../host/host.ts'
 import { diskIdEntries, diskOfIdEntry, iscsiInitiatorName } from '../../host/storage-ids.ts'
-import type { Logger } from '../../log.ts'
-import type { Metrics } from '../../metrics/metrics.ts'
 import { CinderClient } from '../../openstack/cinder.ts'
 import { sessionFromConfig } from '../../openstack/connect.ts'
 import { instanceId } from '../../openstack/instance-id.ts'
 import { NovaClient } from '../../openstack/nova.ts'
 import { createTransport } from '../../openstack/transport.ts'
 import type { VolumeProvider } from '../../volumes/provider.ts'
+import type { ProviderDeps } from '../provider-deps.ts'
 import { createCinderProvider } from './cinder-provider.ts'
 import { deviceBySerial, novaAttachments } from './nova-attachments.ts'
 
 /** The Cinder provider as fuxi.conf describes it ([DEFAULT], [cinder], [keystone]). */
 export async function cinderProviderFromConfig(
   config: FuxiConfig,
-  {
-    exec,
-    host,
-    hostId,
-    log,
-    metrics,
-  }: { exec: Exec; host: Host; hostId: string; log: Logger; metrics: Metrics },
+  { exec, host, hostId, log, metrics }: ProviderDeps,
 ): Promise<VolumeProvider> {
   const c = config.cinder
   // volume_connector = openstack: attach through Nova, as this instance (found at start).

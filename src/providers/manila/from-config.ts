@@ -1,25 +1,16 @@
 import { join } from 'node:path'
 import type { FuxiConfig } from '../../config/schema.ts'
-import type { Exec } from '../../host/exec.ts'
-import type { Host } from '../../host/host.ts'
-import type { Logger } from '../../log.ts'
-import type { Metrics } from '../../metrics/metrics.ts'
 import { sessionFromConfig } from '../../openstack/connect.ts'
 import { ManilaClient } from '../../openstack/manila.ts'
 import type { VolumeProvider } from '../../volumes/provider.ts'
+import type { ProviderDeps } from '../provider-deps.ts'
 import { createManilaProvider } from './manila-provider.ts'
 import { shareMounter } from './share-mounts.ts'
 
 /** The Manila provider as fuxi.conf describes it ([DEFAULT], [manila], [keystone]). */
 export function manilaProviderFromConfig(
   config: FuxiConfig,
-  {
-    exec,
-    host,
-    hostId,
-    log,
-    metrics,
-  }: { exec: Exec; host: Host; hostId: string; log: Logger; metrics: Metrics },
+  { exec, host, hostId, log, metrics }: ProviderDeps,
 ): VolumeProvider {
   const m = config.manila
   return createManilaProvider(
