@@ -87,10 +87,12 @@ else
   note devcloud "FAILED: scripts/devcloud/up.sh did not start the dev cloud (log above)"
 fi
 if [ "$cloud_up" = 1 ]; then
-  run cloud sh scripts/test.sh cloud
   if [ "$built" = 1 ]; then
+    # The daemons run the production bundle, as users do (a bundling fault shows here).
+    run cloud env FUXI_USE_DIST=1 sh scripts/test.sh cloud
     run multihost env FUXI_USE_DIST=1 sh scripts/test.sh multihost
   else
+    skip cloud "the build failed (see build above)"
     skip multihost "the build failed (see build above)"
   fi
   # The image and the managed plugin, with the local provider, then Cinder and Manila.

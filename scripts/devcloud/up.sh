@@ -83,11 +83,14 @@ if [ ! -f "$KS/bootstrapped" ]; then
     --bootstrap-internal-url http://127.0.0.1:5000/v3 >> "$LOG/keystone-manage.log" 2>&1
   touch "$KS/bootstrapped"
 fi
+# --harakiri: a worker stuck on one request (seen once: eventlet's "cannot switch to a different
+# thread" in a uwsgi thread left every later request hanging) is killed and respawned by the
+# master after 30 s, instead of hanging the cloud tier.
 if ! pid_alive keystone; then
   log "starting Keystone"
   start_bg keystone env OS_KEYSTONE_CONFIG_FILES="$KS/keystone.conf" uwsgi --plugin python3 \
     --http11-socket 127.0.0.1:5000 --wsgi-file /usr/bin/keystone-wsgi-public --processes 1 --threads 32 \
-    --master --die-on-term --lazy-apps --buffer-size 65535 --need-app
+    --master --die-on-term --lazy-apps --buffer-size 65535 --need-app --harakiri 30
 fi
 # A second Keystone on the same database and keys that issues short-lived tokens (the cloud tier's
 # token-expiry tests); tokens from either are valid everywhere until they expire.
@@ -95,7 +98,7 @@ sed "s/^expiration = .*/expiration = ${FUXI_DEVCLOUD_SHORT_TOKEN_TTL:-8}/" "$KS/
 if ! pid_alive keystone-short; then
   start_bg keystone-short env OS_KEYSTONE_CONFIG_FILES="$KS/keystone-short.conf" uwsgi --plugin python3 \
     --http11-socket 127.0.0.1:5001 --wsgi-file /usr/bin/keystone-wsgi-public --processes 1 --threads 8 \
-    --master --die-on-term --lazy-apps --buffer-size 65535 --need-app
+    --master --die-on-term --lazy-apps --buffer-size 65535 --need-app --harakiri 30
 fi
 wait_for Keystone 60 $PY -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5000/v3')"
 wait_for "Keystone (short-lived tokens)" 60 $PY -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5001/v3')"
