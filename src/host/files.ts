@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, open, rename, rmdir, unlink } from 'node:fs/promises'
+import { chmod, chown, lstat, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { VolumeStateError } from '../errors.ts'
 
@@ -69,4 +69,29 @@ export async function removeDirIfExists(path: string): Promise<void> {
 /** A name that is a file in its directory and nothing more: no "/", no "..", no leading dot. */
 export function isPlainFileName(name: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/.test(name) && !name.includes('..')
+}
+
+/**
+ * The folder a volume hands to Docker inside its mounted filesystem: made (with `uid`, `gid`,
+ * `mode`) when missing, used as it is when a directory, refused when anything else is there: a
+ * symlink in a filesystem containers write could point Docker's bind at any host path.
+ */
+export async function ensureDataDir(
+  path: string,
+  o: { uid?: number | undefined; gid?: number | undefined; mode?: number | undefined },
+): Promise<'made' | 'found'> {
+  const st = await lstat(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined
+    throw e
+  })
+  if (st?.isDirectory()) return 'found'
+  if (st)
+    throw new VolumeStateError(
+      `${path} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}; fuxi hands Docker only a real folder there: move it away inside the volume (or create the volume with -o subdir=)`,
+    )
+  await mkdir(path, { mode: 0o755 })
+  if (o.uid !== undefined || o.gid !== undefined) await chown(path, o.uid ?? 0, o.gid ?? 0)
+  // mkdir's mode passes through the umask; chmod sets it as asked.
+  await chmod(path, o.mode ?? 0o755)
+  return 'made'
 }

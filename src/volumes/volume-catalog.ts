@@ -1,6 +1,7 @@
 import type { ProviderName } from '../config/schema.ts'
 import { VolumeNotFoundError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { dataPath } from './layout.ts'
 import { totalRefs } from './mount-refs.ts'
 import { validateVolumeName } from './names.ts'
 import type { BackendVolume, VolumeProvider } from './provider.ts'
@@ -142,7 +143,7 @@ export class VolumeCatalog {
     return {
       name: rec.name,
       // List answers with every volume: the path is made only for the mounted ones.
-      mountpoint: mounted ? mountpointOf(d, rec) : '',
+      mountpoint: mounted ? dataPath(mountpointOf(d, rec), rec.options) : '',
       createdAt: rec.createdAt,
       // Built only when asked for (Get, inspect); List sends names and mountpoints alone.
       get status() {

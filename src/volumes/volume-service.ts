@@ -3,6 +3,7 @@ import type { ProviderName } from '../config/schema.ts'
 import { BUDGET_MS, withDeadline } from '../deadline.ts'
 import { InvalidRequestError, VolumeExistsError, VolumeInUseError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { dataFolder } from './data-folder.ts'
 import { addRef, releaseRef, totalRefs } from './mount-refs.ts'
 import { validateVolumeName } from './names.ts'
 import type { CreateContext, VolumeProvider } from './provider.ts'
@@ -192,8 +193,10 @@ export class VolumeService {
         phase: { kind: 'mounting', step: 'attaching', id: mountId },
       })
       let device: string
+      let path: string
       try {
         device = await provider.mount(name, mp, opContext(this.#d, rec, log))
+        path = await dataFolder(mp, rec.options, log)
       } catch (err) {
         // dockerd never sends Unmount for a failed Mount: undo our own partial work now.
         if (first)
@@ -219,7 +222,7 @@ export class VolumeService {
         { device, refs: totalRefs(rec.refs), first, ms: ms(t0), outcome: 'ok' },
         'volume mounted',
       )
-      return mp
+      return path
     })
   }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import { VolumeStateError } from '../../src/errors.ts'
 import { createExec } from '../../src/host/exec.ts'
@@ -86,9 +87,10 @@ it('serializes 40 concurrent mounts and unmounts of one volume on a real loop de
   const ids = Array.from({ length: 40 }, (_, i) => `c${i % 10}`)
   const mps = await Promise.all(ids.map((id) => app.volumes.mount('busy', id)))
   assert.equal(new Set(mps).size, 1)
-  const mp = mps[0] as string
+  const path = mps[0] as string
+  const mp = dirname(path)
   assert.equal((await host.loopDevicesFor(`${dir}/state/local/busy.img`)).length, 1)
-  writeFileSync(`${mp}/x`, 'y')
+  writeFileSync(`${path}/x`, 'y')
   // interleave unmounts with a second wave of mounts
   await Promise.all([
     ...ids.map((id) => app.volumes.unmount('busy', id)),
@@ -100,6 +102,34 @@ it('serializes 40 concurrent mounts and unmounts of one volume on a real loop de
   assert.equal(await host.mountAt(mp), undefined)
   assert.deepEqual(await host.loopDevicesFor(`${dir}/state/local/busy.img`), [])
   await app.volumes.remove('busy')
+})
+
+it('hands Docker an empty data/ on a real ext4 and xfs (lost+found stays in the root), owned and moded as asked, once', {
+  skip: ROOT_SKIP,
+}, async (t) => {
+  const dir = await hostDir(t)
+  const host = createLinuxHost(createExec())
+  const { app } = await buildApp(t, { dir, host })
+  for (const fstype of ['ext4', 'xfs']) {
+    const name = `pg-${fstype}`
+    await app.volumes.create(name, { fstype, uid: '999', gid: '998', mode: '0700' })
+    const path = await app.volumes.mount(name, 'c1')
+    assert.equal(path, `${dir}/data/local/${name}/data`)
+    assert.deepEqual(readdirSync(path), [], 'what initdb wants: an empty folder')
+    if (fstype === 'ext4') assert.ok(readdirSync(dirname(path)).includes('lost+found'))
+    const st = statSync(path)
+    assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [999, 998, 0o700])
+    // The user's own changes are kept: fuxi sets owner and mode only on the folder it makes.
+    execFileSync('chmod', ['0750', path])
+    writeFileSync(`${path}/PG_VERSION`, '15')
+    await app.volumes.unmount(name, 'c1')
+    const again = await app.volumes.mount(name, 'c2')
+    assert.equal(again, path)
+    assert.equal(statSync(path).mode & 0o7777, 0o750)
+    assert.equal(readFileSync(`${path}/PG_VERSION`, 'utf8'), '15')
+    await app.volumes.unmount(name, 'c2')
+    await app.volumes.remove(name)
+  }
 })
 
 describe('a full state directory', {

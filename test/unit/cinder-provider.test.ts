@@ -174,6 +174,7 @@ providerContract('cinder (fake Cinder, fake host)', make, {
         size: '1',
         fstype: 'ext4',
         multiattach: 'false',
+        subdir: 'data',
       })
       assert.deepEqual(
         provider.parseOptions({
@@ -193,7 +194,16 @@ providerContract('cinder (fake Cinder, fake host)', make, {
           availability_zone: 'nova',
           snapshot_id: '9b6cd5da-8167-4c8f-baeb-c3528661f7ab',
           description: 'db',
+          // a copy of existing data hands its root unless -o subdir says otherwise
+          subdir: '',
         },
+      )
+      assert.equal(
+        provider.parseOptions({
+          source_volid: '73eb001a-57dc-44af-aa8c-0cac87648e81',
+          subdir: 'data',
+        }).subdir,
+        'data',
       )
       for (const [o, re] of [
         [{ size: '0' }, /option "size"/],
@@ -220,7 +230,11 @@ providerContract('cinder (fake Cinder, fake host)', make, {
       await provider.create('db', provider.parseOptions({}))
       const v = [...cinder.volumes.values()][0] as CinderVolume
       const { fuxi_created_by: marker, ...metadata } = v.metadata
-      assert.deepEqual(metadata, { volume_from: 'fuxi', fstype: 'ext4' })
+      assert.deepEqual(metadata, {
+        volume_from: 'fuxi',
+        fstype: 'ext4',
+        fuxi_layout: 'subdir=data',
+      })
       assert.match(String(marker), /^detached\/[0-9a-f-]{36}$/, 'marked by the create that made it')
       assert.equal(v.attachments.length, 0, 'Create does not attach')
       const device = await provider.mount('db', `${mountRoot}/db`, testContext())
@@ -390,7 +404,7 @@ providerContract('cinder (fake Cinder, fake host)', make, {
       })
       await assert.rejects(
         never.provider.mount('held', `${never.mountRoot}/held`, testContext()),
-        /attached to b \(attachment a-b, read-write, last heard from 3600 s ago\);.*If that host is gone for good, detach it there \(cinder --os-volume-api-version 3.27 attachment-delete a-b\) and retry, or set \[cinder\] takeover = stale/,
+        /attached to b \(attachment a-b, read-write, last heard from 360[01] s ago\);.*If that host is gone for good, detach it there \(cinder --os-volume-api-version 3.27 attachment-delete a-b\) and retry, or set \[cinder\] takeover = stale/,
       )
     })
     it('Remove: detaches what this host still holds, and judges other hosts on a fresh look', async (t) => {

@@ -77,7 +77,10 @@ describe('listening', () => {
     const inflight = activate(sock, '/VolumeDriver.Mount', '{"Name":"slow","ID":"A"}')
     await new Promise((r) => setTimeout(r, 100))
     const closed = app.close()
-    assert.deepEqual(JSON.parse(await inflight), { Mountpoint: `${dir}/data/local/slow`, Err: '' })
+    assert.deepEqual(JSON.parse(await inflight), {
+      Mountpoint: `${dir}/data/local/slow/data`,
+      Err: '',
+    })
     await closed
     await assert.rejects(activate(sock), /ENOENT|ECONNREFUSED/)
     assert.equal(host.table.length, 1, 'mount stays for running containers')

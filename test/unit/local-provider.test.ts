@@ -21,10 +21,10 @@ providerContract('local (fake host)', (t) => make(t), {
   additionalTests: () => {
     it('applies defaults and validates size and fstype', async (t) => {
       const { provider } = await make(t)
-      assert.deepEqual(provider.parseOptions({}), { size: '1', fstype: 'ext4' })
+      assert.deepEqual(provider.parseOptions({}), { size: '1', fstype: 'ext4', subdir: 'data' })
       assert.deepEqual(
         provider.parseOptions({ size: ' 3 ', fstype: 'xfs', volume_provider: 'local' }),
-        { size: '3', fstype: 'xfs' },
+        { size: '3', fstype: 'xfs', subdir: 'data' },
       )
       for (const size of ['0', '-1', '1.5', 'abc', '17', '', '1e3'])
         assert.throws(
@@ -45,6 +45,7 @@ providerContract('local (fake host)', (t) => make(t), {
         size: '1',
         fstype: 'ext4',
         suid: 'true',
+        subdir: 'data',
       })
       await provider.mount('plain', `${mountRoot}/plain`, testContext())
       await provider.mount('tools', `${mountRoot}/tools`, testContext())

@@ -125,7 +125,7 @@ describe('metrics', () => {
 
     assert.match(
       String((await call(app, '/VolumeDriver.Mount', { Name: 'v', ID: 'c1' })).Mountpoint),
-      /\/v$/,
+      /\/v\/data$/,
     )
     const s2 = await scrape()
     assert.equal(s2.value(requests, { endpoint: 'VolumeDriver.Mount', outcome: 'ok' }), 1)

@@ -160,7 +160,7 @@ describe('Docker protocol edge', () => {
         (v) => [v.Name, v],
       ),
     )
-    assert.equal(byName.a?.Mountpoint, `${dir}/data/local/a`)
+    assert.equal(byName.a?.Mountpoint, `${dir}/data/local/a/data`)
     assert.deepEqual(
       [byName.a?.Status.mounted, byName.a?.Status.refs, byName.a?.Status.size],
       [true, 1, '3'],
@@ -182,7 +182,7 @@ describe('Docker protocol edge', () => {
       Err: '',
     })
     const m = await call('/VolumeDriver.Mount', { Name: 'life', ID: 'c1' })
-    assert.equal(m.Mountpoint, `${dir}/data/local/life`)
+    assert.equal(m.Mountpoint, `${dir}/data/local/life/data`)
     await call('/VolumeDriver.Mount', { Name: 'life', ID: 'c1' })
     assert.equal((await call('/VolumeDriver.Path', { Name: 'life' })).Mountpoint, m.Mountpoint)
     assert.match((await call('/VolumeDriver.Remove', { Name: 'life' })).Err, /mounted by 2/)

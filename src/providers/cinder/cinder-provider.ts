@@ -4,6 +4,7 @@ import type { Host } from '../../host/host.ts'
 import type { Logger } from '../../log.ts'
 import type { CinderVolume, ConnectorProperties } from '../../openstack/cinder.ts'
 import { MOUNT_FLAGS_KEY, mountFlagOptions, mountFlagsOf } from '../../volumes/filesystem.ts'
+import { encodeLayout, LAYOUT_KEY, layoutOptions } from '../../volumes/layout.ts'
 import type { BackendVolume, VolumeProvider } from '../../volumes/provider.ts'
 import { CREATED_BY_KEY, cloudTime, detachedCreate } from '../cloud-names.ts'
 import { cloudResources } from '../cloud-resources.ts'
@@ -116,6 +117,7 @@ export function createCinderProvider(
       ...(v.availability_zone ? { availability_zone: v.availability_zone } : {}),
       ...(v.metadata[ACCESS_KEY] ? { access: v.metadata[ACCESS_KEY] } : {}),
       ...mountFlagOptions(v.metadata[MOUNT_FLAGS_KEY]),
+      ...layoutOptions(v.metadata[LAYOUT_KEY]),
     },
   })
 
@@ -200,6 +202,7 @@ export function createCinderProvider(
               [CREATED_BY_KEY]: ctx.marker,
               ...(options.access === 'readonly-many' ? { [ACCESS_KEY]: 'readonly-many' } : {}),
               ...(flags ? { [MOUNT_FLAGS_KEY]: flags } : {}),
+              ...(encodeLayout(options) ? { [LAYOUT_KEY]: encodeLayout(options) } : {}),
             },
           }),
       })

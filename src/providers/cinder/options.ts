@@ -1,5 +1,6 @@
 import { FSTYPES } from '../../config/schema.ts'
 import { InvalidRequestError } from '../../errors.ts'
+import { LAYOUT_OPTIONS, parseLayoutOptions } from '../../volumes/layout.ts'
 import {
   invalidOption as invalid,
   parseChoice,
@@ -31,8 +32,12 @@ export const CINDER_OPTIONS = [
   'access',
   'suid',
   'dev',
+  ...LAYOUT_OPTIONS,
   'volume_provider',
 ] as const
+
+/** Options that make a volume from existing data: its layout is the root unless -o subdir says. */
+const SOURCES = ['snapshot_id', 'source_volid', 'backup_id', 'volume_id'] as const
 
 /** `-o access`: who may mount a multiattach volume while one host writes it. */
 export const ACCESS_MODES = ['single-writer', 'readonly-many'] as const
@@ -93,6 +98,10 @@ export function parseCinderOptions(
     out.access = access
   }
   Object.assign(out, parseMountFlags(opts))
+  // A copy of existing data keeps its files where they are: the root, unless -o subdir names
+  // the folder (e.g. subdir=data for a copy of a volume made with the default).
+  const copy = SOURCES.some((k) => opts[k] !== undefined) && opts.subdir === undefined
+  Object.assign(out, parseLayoutOptions(copy ? { ...opts, subdir: '' } : opts))
   if (opts.description !== undefined) {
     if (opts.description.length > 255)
       throw invalid(

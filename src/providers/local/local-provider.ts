@@ -12,6 +12,7 @@ import {
   mountOptions,
   removeMountpoint,
 } from '../../volumes/filesystem.ts'
+import { encodeLayout, layoutOptions } from '../../volumes/layout.ts'
 import type {
   BackendVolume,
   OpContext,
@@ -46,6 +47,8 @@ interface LocalMeta {
   createdBy?: string
   /** Mount flags it opted back into (suid, dev), comma-separated. */
   mountFlags?: string
+  /** The folder handed to Docker (layout.ts encodeLayout); none: the root (made before). */
+  layout?: string
 }
 
 /**
@@ -81,7 +84,12 @@ export function createLocalProvider(
   const toBackend = (name: string, m: LocalMeta): BackendVolume => ({
     name,
     createdAt: m.createdAt,
-    options: { size: m.size, fstype: m.fstype, ...mountFlagOptions(m.mountFlags) },
+    options: {
+      size: m.size,
+      fstype: m.fstype,
+      ...mountFlagOptions(m.mountFlags),
+      ...layoutOptions(m.layout),
+    },
   })
   const imageExists = (name: string) =>
     stat(image(name)).then(
@@ -153,6 +161,7 @@ export function createLocalProvider(
         return toBackend(name, existing)
       }
       const flags = mountFlagsOf(options)
+      const layout = encodeLayout(options)
       const meta: LocalMeta = {
         createdAt: new Date().toISOString(),
         size: options.size ?? String(opts.defaults.size),
@@ -160,6 +169,7 @@ export function createLocalProvider(
         formatted: false,
         ...(ctx ? { createdBy: ctx.marker } : {}),
         ...(flags ? { mountFlags: flags } : {}),
+        ...(layout ? { layout } : {}),
       }
       if (await imageExists(name))
         throw new VolumeExistsError(
