@@ -95,8 +95,13 @@ if [ "$cloud_up" = 1 ]; then
     skip cloud "the build failed (see build above)"
     skip multihost "the build failed (see build above)"
   fi
-  # The image and the managed plugin, with the local provider, then Cinder and Manila.
-  run image sh scripts/test.sh image
+  # The image and the managed plugin, with the local provider, then Cinder and Manila; and
+  # PostgreSQL on a fuxi volume.
+  if [ "$built" = 1 ]; then
+    run image env FUXI_USE_DIST=1 sh scripts/test.sh image
+  else
+    skip image "the build failed (see build above)"
+  fi
 else
   skip image "the dev cloud did not start"
   skip cloud "the dev cloud did not start"
