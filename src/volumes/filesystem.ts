@@ -71,17 +71,23 @@ export const mountFlagOptions = (flags = ''): Record<string, string> =>
 
 /**
  * The mount options of a volume: nosuid and nodev unless it opted out (`flags` lists `suid`,
- * `dev`), and read-only without touching the journal when `mode` is ro (ext4 noload, xfs
+ * `dev`), its own allowed options, and read-only without touching the journal when `mode` is ro (ext4 noload, xfs
  * norecovery: a read-only mount must not replay a log another host is writing).
  */
-export function mountOptions(fstype: string, mode: 'rw' | 'ro', flags = ''): string[] {
+export function mountOptions(
+  fstype: string,
+  mode: 'rw' | 'ro',
+  flags = '',
+  /** The volume's own options (`-o mount_options`, checked: mount-options.ts). */
+  extra: readonly string[] = [],
+): string[] {
   const allowed = flags.split(',')
   const out = [
     ...(allowed.includes('suid') ? [] : ['nosuid']),
     ...(allowed.includes('dev') ? [] : ['nodev']),
   ]
   if (mode === 'ro') out.push('ro', fstype === 'xfs' ? 'norecovery' : 'noload')
-  return out
+  return [...out, ...extra]
 }
 
 /** Mounts `device` at `mountpoint` unless it is already mounted there; refuses another source. */

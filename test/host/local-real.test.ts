@@ -132,6 +132,26 @@ it('hands Docker an empty data/ on a real ext4 and xfs (lost+found stays in the 
   }
 })
 
+it("mounts a real filesystem with the volume's own -o mount_options", {
+  skip: ROOT_SKIP,
+}, async (t) => {
+  const dir = await hostDir(t)
+  const host = createLinuxHost(createExec())
+  const { app } = await buildApp(t, { dir, host })
+  await app.volumes.create('quick', { mount_options: 'noatime,commit=30' })
+  const path = await app.volumes.mount('quick', 'c1')
+  assert.match(
+    readFileSync('/proc/self/mountinfo', 'utf8'),
+    new RegExp(`${dirname(path)} \\S*noatime`),
+  )
+  assert.match(
+    readFileSync('/proc/mounts', 'utf8'),
+    new RegExp(`${dirname(path)} ext4 \\S*commit=30`),
+  )
+  await app.volumes.unmount('quick', 'c1')
+  await app.volumes.remove('quick')
+})
+
 describe('a full state directory', {
   skip: process.getuid?.() !== 0 ? 'needs root (tmpfs)' : false,
 }, () => {

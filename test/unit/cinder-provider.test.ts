@@ -225,6 +225,26 @@ providerContract('cinder (fake Cinder, fake host)', make, {
         assert.throws(() => provider.parseOptions(o), re)
     })
 
+    it('keeps -o mount_options in the metadata and mounts with them on every host', async (t) => {
+      const { provider, cinder, host, mountRoot } = await make(t)
+      assert.throws(
+        () => provider.parseOptions({ fstype: 'xfs', mount_options: 'commit=5' }),
+        /"commit=5" is not allowed on xfs/,
+      )
+      await provider.create('logs', provider.parseOptions({ mount_options: 'noatime,discard' }))
+      const v = [...cinder.volumes.values()][0] as CinderVolume
+      assert.equal(v.metadata.fuxi_mount_options, 'noatime,discard')
+      assert.equal((await provider.get('logs'))?.options.mount_options, 'noatime,discard')
+      await provider.mount('logs', `${mountRoot}/logs`, testContext())
+      assert.deepEqual(host.mountOptions.get(`${mountRoot}/logs`), [
+        'nosuid',
+        'nodev',
+        'noatime',
+        'discard',
+      ])
+      await provider.unmount('logs', `${mountRoot}/logs`, testContext())
+    })
+
     it('attaches on first mount with this host connector, completes, formats once; detaches on unmount', async (t) => {
       const { provider, cinder, host, mountRoot } = await make(t)
       await provider.create('db', provider.parseOptions({}))

@@ -10,6 +10,7 @@ import {
   mountOptions,
   removeMountpoint,
 } from '../../volumes/filesystem.ts'
+import { keptMountOptions, MOUNT_OPTIONS_KEY } from '../../volumes/mount-options.ts'
 import type { OpContext, VolumeProvider } from '../../volumes/provider.ts'
 import type { cloudResources } from '../cloud-resources.ts'
 import type { AttachFlow, CinderApi } from './attach-flow.ts'
@@ -139,7 +140,12 @@ export function cinderMounts(d: CinderMountDeps) {
     }
     const md = { ...a.metadata, ...fs.writes }
     await mountOnce(host, device, mountpoint, fs.fstype, ctx, {
-      options: mountOptions(fs.fstype, record.mode ?? 'rw', md[MOUNT_FLAGS_KEY]),
+      options: mountOptions(
+        fs.fstype,
+        record.mode ?? 'rw',
+        md[MOUNT_FLAGS_KEY],
+        keptMountOptions(md[MOUNT_OPTIONS_KEY], fs.fstype),
+      ),
     })
     const mine = { attachment_id: record.attachmentId, host_name: me, server_id: null }
     volumes.remember({

@@ -5,6 +5,7 @@ import type { Logger } from '../../log.ts'
 import type { CinderVolume, ConnectorProperties } from '../../openstack/cinder.ts'
 import { MOUNT_FLAGS_KEY, mountFlagOptions, mountFlagsOf } from '../../volumes/filesystem.ts'
 import { encodeLayout, LAYOUT_KEY, layoutOptions } from '../../volumes/layout.ts'
+import { MOUNT_OPTIONS_KEY } from '../../volumes/mount-options.ts'
 import type { BackendVolume, VolumeProvider } from '../../volumes/provider.ts'
 import { CREATED_BY_KEY, cloudTime, detachedCreate } from '../cloud-names.ts'
 import { cloudResources } from '../cloud-resources.ts'
@@ -118,6 +119,7 @@ export function createCinderProvider(
       ...(v.metadata[ACCESS_KEY] ? { access: v.metadata[ACCESS_KEY] } : {}),
       ...mountFlagOptions(v.metadata[MOUNT_FLAGS_KEY]),
       ...layoutOptions(v.metadata[LAYOUT_KEY]),
+      ...(v.metadata[MOUNT_OPTIONS_KEY] ? { mount_options: v.metadata[MOUNT_OPTIONS_KEY] } : {}),
     },
   })
 
@@ -203,6 +205,7 @@ export function createCinderProvider(
               ...(options.access === 'readonly-many' ? { [ACCESS_KEY]: 'readonly-many' } : {}),
               ...(flags ? { [MOUNT_FLAGS_KEY]: flags } : {}),
               ...(encodeLayout(options) ? { [LAYOUT_KEY]: encodeLayout(options) } : {}),
+              ...(options.mount_options ? { [MOUNT_OPTIONS_KEY]: options.mount_options } : {}),
             },
           }),
       })

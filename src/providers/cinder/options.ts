@@ -1,6 +1,7 @@
 import { FSTYPES } from '../../config/schema.ts'
 import { InvalidRequestError } from '../../errors.ts'
 import { LAYOUT_OPTIONS, parseLayoutOptions } from '../../volumes/layout.ts'
+import { parseMountOptionList } from '../../volumes/mount-options.ts'
 import {
   invalidOption as invalid,
   parseChoice,
@@ -32,6 +33,7 @@ export const CINDER_OPTIONS = [
   'access',
   'suid',
   'dev',
+  'mount_options',
   ...LAYOUT_OPTIONS,
   'volume_provider',
 ] as const
@@ -98,6 +100,10 @@ export function parseCinderOptions(
     out.access = access
   }
   Object.assign(out, parseMountFlags(opts))
+  if (opts.mount_options) {
+    const list = parseMountOptionList(opts.mount_options, out.fstype)
+    if (list) out.mount_options = list
+  }
   // A copy of existing data keeps its files where they are: the root, unless -o subdir names
   // the folder (e.g. subdir=data for a copy of a volume made with the default).
   const copy = SOURCES.some((k) => opts[k] !== undefined) && opts.subdir === undefined

@@ -13,6 +13,7 @@ import {
   removeMountpoint,
 } from '../../volumes/filesystem.ts'
 import { encodeLayout, layoutOptions } from '../../volumes/layout.ts'
+import { keptMountOptions } from '../../volumes/mount-options.ts'
 import type {
   BackendVolume,
   OpContext,
@@ -49,6 +50,8 @@ interface LocalMeta {
   mountFlags?: string
   /** The folder handed to Docker (layout.ts encodeLayout); none: the root (made before). */
   layout?: string
+  /** `-o mount_options`, checked (mount-options.ts). */
+  mountOptions?: string
 }
 
 /**
@@ -88,6 +91,7 @@ export function createLocalProvider(
       size: m.size,
       fstype: m.fstype,
       ...mountFlagOptions(m.mountFlags),
+      ...(m.mountOptions ? { mount_options: m.mountOptions } : {}),
       ...layoutOptions(m.layout),
     },
   })
@@ -170,6 +174,7 @@ export function createLocalProvider(
         ...(ctx ? { createdBy: ctx.marker } : {}),
         ...(flags ? { mountFlags: flags } : {}),
         ...(layout ? { layout } : {}),
+        ...(options.mount_options ? { mountOptions: options.mount_options } : {}),
       }
       if (await imageExists(name))
         throw new VolumeExistsError(
@@ -239,7 +244,12 @@ export function createLocalProvider(
       let fstype = meta.fstype
       if (!meta.formatted) fstype = await formatIfNew(name, meta, device, ctx)
       await mountOnce(host, device, mountpoint, fstype, ctx, {
-        options: mountOptions(fstype, 'rw', meta.mountFlags),
+        options: mountOptions(
+          fstype,
+          'rw',
+          meta.mountFlags,
+          keptMountOptions(meta.mountOptions, fstype),
+        ),
       })
       return device
     },
