@@ -89,7 +89,12 @@ export async function ensureDataDir(
     throw new VolumeStateError(
       `${path} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}; fuxi hands Docker only a real folder there: move it away inside the volume (or create the volume with -o subdir=)`,
     )
-  await mkdir(path, { mode: 0o755 })
+  await mkdir(path, { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EROFS') throw e
+    throw new VolumeStateError(
+      `${path} is missing and the volume is mounted read-only on this host, so fuxi cannot make it: mount the volume where it is written first (or create volumes that are only read with -o subdir=)`,
+    )
+  })
   if (o.uid !== undefined || o.gid !== undefined) await chown(path, o.uid ?? 0, o.gid ?? 0)
   // mkdir's mode passes through the umask; chmod sets it as asked.
   await chmod(path, o.mode ?? 0o755)

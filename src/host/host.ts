@@ -1,3 +1,4 @@
+import type { DataDirSpec } from './mkfs-root.ts'
 import type { MountEntry } from './mountinfo.ts'
 
 /**
@@ -14,11 +15,14 @@ export interface Host {
   unmount(target: string, opts?: { freeLoop?: boolean }): Promise<void>
   /** Filesystem signature on a device: its type, 'none' when blkid finds nothing. */
   probeFilesystem(device: string): Promise<string>
-  /** mkfs; `force` only for a device fuxi itself was interrupted while formatting. */
+  /**
+   * mkfs; `force` only for a device fuxi itself was interrupted while formatting. `dataDir`: a
+   * folder the new filesystem is born with (the one handed to Docker).
+   */
   makeFilesystem(
     device: string,
     fsType: string,
-    opts: { force: boolean; label?: string },
+    opts: { force: boolean; label?: string; dataDir?: DataDirSpec | undefined },
   ): Promise<void>
   /** Loop devices whose backing file is `file`. */
   loopDevicesFor(file: string): Promise<string[]>

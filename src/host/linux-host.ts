@@ -3,6 +3,7 @@ import { InvalidRequestError, VolumeStateError } from '../errors.ts'
 import { deviceInUse } from './device-use.ts'
 import type { Exec } from './exec.ts'
 import type { Host } from './host.ts'
+import { withRootContents } from './mkfs-root.ts'
 import { readMountInfo } from './mountinfo.ts'
 
 /** blkid: exit 2 means "no signature found" (util-linux). */
@@ -62,7 +63,11 @@ export function createLinuxHost(exec: Exec, procRoot = '/proc', sysRoot = '/sys'
       if (opts.force) args.push(force)
       if (opts.label) args.push('-L', opts.label)
       // mkfs.<type> directly: the `mkfs` front end only adds another exec.
-      await exec.run(`mkfs.${fsType}`, [...args, device], { timeoutMs: 300_000 })
+      await withRootContents(fsType, opts.dataDir, (more) =>
+        exec
+          .run(`mkfs.${fsType}`, [...args, ...more, device], { timeoutMs: 300_000 })
+          .then(() => {}),
+      )
     },
     loopDevices,
     async loopDevicesFor(file) {

@@ -2,6 +2,7 @@ import { VolumeStateError } from '../errors.ts'
 import { makePrivateDir, removeDirIfExists } from '../host/files.ts'
 import type { Host } from '../host/host.ts'
 import type { Logger } from '../log.ts'
+import { dataDirSpec } from './layout.ts'
 import type { OpContext } from './provider.ts'
 
 /**
@@ -18,6 +19,8 @@ export async function ensureFilesystem(
     fstype: string
     /** The caller knows the device is blank (e.g. a never-written sparse file): skip blkid. */
     knownBlank?: boolean
+    /** The volume's options: its layout's folder is made by mkfs (layout.ts). */
+    options?: Readonly<Record<string, string>>
   },
   ctx: OpContext,
 ): Promise<string> {
@@ -29,6 +32,7 @@ export async function ensureFilesystem(
     await host.makeFilesystem(o.device, o.fstype, {
       force: found !== 'none',
       label: o.name.slice(0, 12),
+      dataDir: dataDirSpec(o.options ?? {}),
     })
     return o.fstype
   }

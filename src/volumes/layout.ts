@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import type { DataDirSpec } from '../host/mkfs-root.ts'
 import { invalidOption } from '../providers/option-checks.ts'
 
 /**
@@ -75,6 +76,14 @@ export function layoutOf(options: Readonly<Record<string, string>>): Layout {
     ...(gid === undefined ? {} : { gid }),
     ...(mode === undefined ? {} : { mode }),
   }
+}
+
+/** The folder mkfs makes for this layout (none for the root). */
+export function dataDirSpec(options: Readonly<Record<string, string>>): DataDirSpec | undefined {
+  const l = layoutOf(options)
+  return l.subdir
+    ? { name: l.subdir, uid: l.uid ?? 0, gid: l.gid ?? 0, mode: l.mode ?? 0o755 }
+    : undefined
 }
 
 /** The path Docker gets for a volume mounted at `mountpoint`. */

@@ -91,7 +91,7 @@ describe('through a real dockerd: volume lifecycle', { skip: DOCKER_SKIP }, () =
       ],
       [
         ['-o', 'colour=red', 'badopt'],
-        /unknown option "colour" for provider local; valid options: size, fstype, suid, dev, volume_provider/,
+        /unknown option "colour" for provider local; valid options: size, fstype, suid, dev, mount_options, subdir, uid, gid, mode, volume_provider/,
       ],
       [['-o', 'volume_provider=cinder', 'badprov'], /enabled providers: local/],
       [['a..b'], /invalid volume name "a\.\.b"/],

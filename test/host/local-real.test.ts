@@ -152,6 +152,33 @@ it("mounts a real filesystem with the volume's own -o mount_options", {
   await app.volumes.remove('quick')
 })
 
+it('mkfs makes the folder (ext4 -d, xfs -p): a read-only mount right after the format finds it', {
+  skip: ROOT_SKIP,
+}, async (t) => {
+  const dir = await hostDir(t)
+  const host = createLinuxHost(createExec())
+  for (const fstype of ['ext4', 'xfs']) {
+    const img = `${dir}/${fstype}.img`
+    execFileSync('truncate', ['-s', '320M', img])
+    const dev = await host.attachLoop(img)
+    try {
+      await host.makeFilesystem(dev, fstype, {
+        force: false,
+        dataDir: { name: 'data', uid: 999, gid: 998, mode: 0o750 },
+      })
+      const mp = `${dir}/ro-${fstype}`
+      execFileSync('mkdir', ['-p', mp])
+      await host.mount(dev, mp, fstype, ['ro', fstype === 'xfs' ? 'norecovery' : 'noload'])
+      const st = statSync(`${mp}/data`)
+      assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [999, 998, 0o750], fstype)
+      assert.deepEqual(readdirSync(`${mp}/data`), [])
+      await host.unmount(mp)
+    } finally {
+      await host.detachLoop(dev)
+    }
+  }
+})
+
 describe('a full state directory', {
   skip: process.getuid?.() !== 0 ? 'needs root (tmpfs)' : false,
 }, () => {

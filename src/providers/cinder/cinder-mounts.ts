@@ -10,6 +10,7 @@ import {
   mountOptions,
   removeMountpoint,
 } from '../../volumes/filesystem.ts'
+import { LAYOUT_KEY, layoutOptions } from '../../volumes/layout.ts'
 import { keptMountOptions, MOUNT_OPTIONS_KEY } from '../../volumes/mount-options.ts'
 import type { OpContext, VolumeProvider } from '../../volumes/provider.ts'
 import type { cloudResources } from '../cloud-resources.ts'
@@ -100,7 +101,7 @@ export function cinderMounts(d: CinderMountDeps) {
     const resuming = ctx.interruptedAt === 'formatting' && formatting?.host === me
     const made = await ensureFilesystem(
       host,
-      { name, device, fstype },
+      { name, device, fstype, options: layoutOptions(md[LAYOUT_KEY]) },
       {
         ...ctx,
         interruptedAt: resuming ? 'formatting' : undefined,

@@ -284,7 +284,7 @@ export function createLocalProvider(
     const knownBlank = await isUnwritten(image(name))
     const fstype = await ensureFilesystem(
       host,
-      { name, device, fstype: meta.fstype, knownBlank },
+      { name, device, fstype: meta.fstype, knownBlank, options: layoutOptions(meta.layout) },
       ctx,
     )
     await writeMeta(name, { ...meta, fstype, formatted: true })
