@@ -1,5 +1,6 @@
 import { VolumeStateError } from '../errors.ts'
 import { invalidOption } from '../providers/option-checks.ts'
+import { LAYOUT_OPTIONS } from './layout.ts'
 
 /**
  * `-o mount_options=noatime,discard`: per-volume mount options of a block volume (local, Cinder),
@@ -8,6 +9,9 @@ import { invalidOption } from '../providers/option-checks.ts'
  * Kept with the volume (Cinder metadata, local metadata) so every host mounts it alike.
  */
 export const MOUNT_OPTIONS_KEY = 'fuxi_mount_options'
+
+/** The create options every block volume (local, Cinder) takes for how it is mounted and shown. */
+export const BLOCK_MOUNT_OPTIONS = ['suid', 'dev', 'mount_options', ...LAYOUT_OPTIONS] as const
 
 type Rule = RegExp | true
 

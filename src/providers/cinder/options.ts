@@ -1,7 +1,7 @@
 import { FSTYPES } from '../../config/schema.ts'
 import { InvalidRequestError } from '../../errors.ts'
-import { LAYOUT_OPTIONS, parseLayoutOptions } from '../../volumes/layout.ts'
-import { parseMountOptionList } from '../../volumes/mount-options.ts'
+import { parseLayoutOptions } from '../../volumes/layout.ts'
+import { BLOCK_MOUNT_OPTIONS, parseMountOptionList } from '../../volumes/mount-options.ts'
 import {
   invalidOption as invalid,
   parseChoice,
@@ -31,10 +31,7 @@ export const CINDER_OPTIONS = [
   'description',
   'volume_id',
   'access',
-  'suid',
-  'dev',
-  'mount_options',
-  ...LAYOUT_OPTIONS,
+  ...BLOCK_MOUNT_OPTIONS,
   'volume_provider',
 ] as const
 

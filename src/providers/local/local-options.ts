@@ -1,6 +1,6 @@
 import { FSTYPES } from '../../config/schema.ts'
-import { LAYOUT_OPTIONS, parseLayoutOptions } from '../../volumes/layout.ts'
-import { parseMountOptionList } from '../../volumes/mount-options.ts'
+import { parseLayoutOptions } from '../../volumes/layout.ts'
+import { BLOCK_MOUNT_OPTIONS, parseMountOptionList } from '../../volumes/mount-options.ts'
 import { parseChoice, parseMountFlags, parseSize, rejectUnknownOptions } from '../option-checks.ts'
 
 export interface LocalOptionDefaults {
@@ -9,15 +9,7 @@ export interface LocalOptionDefaults {
   readonly fstype: string
 }
 
-export const LOCAL_OPTIONS = [
-  'size',
-  'fstype',
-  'suid',
-  'dev',
-  'mount_options',
-  ...LAYOUT_OPTIONS,
-  'volume_provider',
-] as const
+export const LOCAL_OPTIONS = ['size', 'fstype', ...BLOCK_MOUNT_OPTIONS, 'volume_provider'] as const
 
 /** `-o` options of a local volume: size in GiB (whole number), fstype ext4|xfs, suid, dev, mount_options, layout. */
 export function parseLocalOptions(
