@@ -74,4 +74,19 @@ describe('the production bundle', () => {
     )
     assert.equal(checked.stdout, `${conf}: OK\n`)
   })
+
+  it("takes the managed plugin's settings from the environment: FUXI_CONFIG_FILE, FUXI_LOG_LEVEL", async () => {
+    const conf = join(dir, 'plugin.conf')
+    await writeFile(conf, `[DEFAULT]\nstate_dir = ${dir}/state\n`, { mode: 0o600 })
+    const server = join(out, 'fuxi.mjs')
+    const env = { ...process.env, FUXI_CONFIG_FILE: conf }
+    const checked = await run(process.execPath, [server, '--check-config'], { cwd: '/', env })
+    assert.equal(checked.stdout, `${conf}: OK\n`, 'the file the variable names is read')
+    const bad = await run(process.execPath, [server], {
+      cwd: '/',
+      env: { ...env, FUXI_LOG_LEVEL: 'loud' },
+    }).catch((e: { code: number; stderr: string }) => e)
+    assert.equal('code' in bad ? bad.code : 0, 3, 'an invalid setting is a configuration error')
+    assert.match('stderr' in bad ? bad.stderr : '', /FUXI_LOG_LEVEL=loud: use one of trace, debug/)
+  })
 })
