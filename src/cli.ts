@@ -22,6 +22,7 @@ const USAGE = `usage: fuxi [--config-file PATH] [--json] COMMAND
 Talks to the running fuxi daemon over its socket.
   ls               volumes with provider, size, mount state and references
   inspect NAME     everything fuxi knows about one volume (JSON)
+  resize NAME GIB  grow a volume to GIB GiB, online when it is mounted (local volumes; never shrinks)
   reconcile        repair what a crash or reboot left (re-mount / release / finish interrupted steps)
   stats            uptime, volume count, memory
   check-config     validate the configuration (and its credentials) and exit
@@ -103,7 +104,10 @@ async function daemonCommand(
 ): Promise<Output> {
   const operandCount = Object.hasOwn(DAEMON_COMMANDS, cmd) ? DAEMON_COMMANDS[cmd] : undefined
   if (operandCount === undefined) throw new UsageError(`unknown command "${cmd}"`)
-  arity(operandCount, operandCount ? 'one volume name' : 'no arguments')
+  arity(
+    operandCount,
+    ['no arguments', 'one volume name', 'a volume name and a size in GiB'][operandCount] as string,
+  )
   const call = await daemonCaller(file)
   switch (cmd) {
     case 'ls': {
@@ -119,6 +123,15 @@ async function daemonCommand(
     case 'inspect': {
       const { Volume } = await call('VolumeDriver.Get', { Name: operands[0] })
       return { text: `${JSON.stringify(Volume, null, 2)}\n`, json: { ok: true, volume: Volume } }
+    }
+    case 'resize': {
+      const { Size } = (await call('Fuxi.Resize', { Name: operands[0], Size: operands[1] })) as {
+        Size: string
+      }
+      return {
+        text: `${operands[0]}: ${Size} GiB\n`,
+        json: { ok: true, volume: operands[0], size: Number(Size) },
+      }
     }
     case 'reconcile': {
       const { Actions } = (await call('Fuxi.Reconcile')) as {
@@ -142,6 +155,7 @@ async function daemonCommand(
 const DAEMON_COMMANDS: Readonly<Record<string, number>> = {
   ls: 0,
   inspect: 1,
+  resize: 2,
   reconcile: 0,
   stats: 0,
 }

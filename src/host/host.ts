@@ -24,6 +24,13 @@ export interface Host {
     fsType: string,
     opts: { force: boolean; label?: string; dataDir?: DataDirSpec | undefined },
   ): Promise<void>
+  /** Re-reads a loop device's size from its backing file (losetup -c), after the file grew. */
+  refreshLoopCapacity(device: string): Promise<void>
+  /**
+   * Grows a filesystem to its device's size: mounted at `mountpoint` (resize2fs online, which
+   * needs CAP_SYS_RESOURCE; xfs_growfs), or, for ext4 only, unmounted (e2fsck -f -p, resize2fs).
+   */
+  growFilesystem(device: string, mountpoint: string | undefined, fsType: string): Promise<void>
   /** Loop devices whose backing file is `file`. */
   loopDevicesFor(file: string): Promise<string[]>
   /** Every attached loop device by backing file (one scan, for batch inspection). */

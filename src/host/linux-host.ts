@@ -70,6 +70,20 @@ export function createLinuxHost(exec: Exec, procRoot = '/proc', sysRoot = '/sys'
       )
     },
     loopDevices,
+    async refreshLoopCapacity(device) {
+      await exec.run('losetup', ['--set-capacity', device])
+    },
+    async growFilesystem(device, mountpoint, fsType) {
+      const long = { timeoutMs: 600_000 }
+      if (fsType === 'xfs') {
+        if (!mountpoint) throw new VolumeStateError('xfs grows only while mounted (xfs_growfs)')
+        await exec.run('xfs_growfs', [mountpoint], long)
+        return
+      }
+      // resize2fs refuses an unmounted filesystem that was not checked since its last mount.
+      if (!mountpoint) await exec.run('e2fsck', ['-f', '-p', device], long)
+      await exec.run('resize2fs', [device], long)
+    },
     async loopDevicesFor(file) {
       return (await loopDevices()).get(file) ?? []
     },

@@ -96,6 +96,8 @@ export function endpoints({ volumes, reconcile }: Routes): ReadonlyMap<string, E
     Err: '',
   }))
 
+  post('/Fuxi.Resize', async (b) => ({ Size: await volumes.resize(b.Name, b.Size), Err: '' }))
+
   post('/Fuxi.Reconcile', async () => ({ Actions: await reconcile(), Err: '' }))
 
   post('/Fuxi.Stats', () => {

@@ -95,6 +95,16 @@ export interface VolumeProvider {
   exists(id: string): Promise<boolean>
   get(name: string): Promise<BackendVolume | undefined>
   list(): Promise<BackendVolume[]>
+  /**
+   * Grows the volume to `sizeGiB` (never shrinks: InvalidRequestError), and its filesystem when it
+   * is mounted at `mountpoint` here. Returns the volume's options after. Absent: cannot resize.
+   */
+  resize?(
+    name: string,
+    sizeGiB: number,
+    mountpoint: string | undefined,
+    log: Logger,
+  ): Promise<Readonly<Record<string, string>>>
   /** Attach, format if never formatted and blank, mount at `mountpoint`; returns the device. */
   mount(name: string, mountpoint: string, ctx: OpContext): Promise<string>
   /** Unmount `mountpoint` and detach; nothing mounted/attached is success. */

@@ -10,6 +10,7 @@ import type { CreateContext, VolumeProvider } from './provider.ts'
 import type { VolumeRecord } from './record.ts'
 import { VolumeCatalog, type VolumeView } from './volume-catalog.ts'
 import { mountpointOf, msSince as ms, opContext, type VolumeDeps } from './volume-deps.ts'
+import { parseResizeSize, resizeRecord } from './volume-resize.ts'
 
 export type { VolumeView } from './volume-catalog.ts'
 export type { FaultHook } from './volume-deps.ts'
@@ -223,6 +224,16 @@ export class VolumeService {
         'volume mounted',
       )
       return path
+    })
+  }
+
+  /** `fuxi resize`: grows a volume (online when mounted here); returns its size in GiB. */
+  async resize(rawName: unknown, rawSize: unknown): Promise<string> {
+    const name = validateVolumeName(rawName)
+    const size = parseResizeSize(rawSize)
+    return this.#d.store.withLock(name, async () => {
+      const rec = await this.#catalog.require(name)
+      return resizeRecord(this.#d, rec, size, this.#log('resize', name, rec.provider))
     })
   }
 

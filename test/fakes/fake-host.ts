@@ -73,6 +73,12 @@ export class FakeHost implements Host {
       throw new CommandFailedError(['mkfs', device], 1, 'existing fs')
     this.setSignature(file, fsType)
   }
+  async refreshLoopCapacity(device: string) {
+    this.calls.push(`losetup -c ${device}`)
+  }
+  async growFilesystem(device: string, mountpoint: string | undefined, fsType: string) {
+    this.calls.push(`grow ${fsType} ${device}${mountpoint ? ` ${mountpoint}` : ' offline'}`)
+  }
   async loopDevices() {
     const m = new Map<string, string[]>()
     for (const [d, f] of this.loops) m.set(f, [...(m.get(f) ?? []), d])

@@ -20,7 +20,9 @@ import type {
   PhysicalState,
   VolumeProvider,
 } from '../../volumes/provider.ts'
+import { type LocalMeta, toBackend } from './local-meta.ts'
 import { type LocalOptionDefaults, parseLocalOptions } from './local-options.ts'
+import { growMounted, resizeLocal } from './local-resize.ts'
 
 export const PROVIDER_NAME = 'local'
 const GIB = 1024 ** 3
@@ -35,23 +37,6 @@ export interface LocalProviderOptions {
   /** Images and their metadata live here (`<state_dir>/local`). */
   readonly dir: string
   readonly defaults: LocalOptionDefaults
-}
-
-/** What the provider keeps beside each image, like Cinder's volume metadata. */
-interface LocalMeta {
-  createdAt: string
-  size: string
-  fstype: string
-  /** Set once fuxi formatted the image (or adopted a filesystem on it); never format again. */
-  formatted: boolean
-  /** The create that made it (its marker): what a failed create may undo. */
-  createdBy?: string
-  /** Mount flags it opted back into (suid, dev), comma-separated. */
-  mountFlags?: string
-  /** The folder handed to Docker (layout.ts encodeLayout); none: the root (made before). */
-  layout?: string
-  /** `-o mount_options`, checked (mount-options.ts). */
-  mountOptions?: string
 }
 
 /**
@@ -84,17 +69,7 @@ export function createLocalProvider(
     await writeFileAtomic(metaFile(name), `${JSON.stringify(meta)}\n`)
     metas.set(name, meta)
   }
-  const toBackend = (name: string, m: LocalMeta): BackendVolume => ({
-    name,
-    createdAt: m.createdAt,
-    options: {
-      size: m.size,
-      fstype: m.fstype,
-      ...mountFlagOptions(m.mountFlags),
-      ...(m.mountOptions ? { mount_options: m.mountOptions } : {}),
-      ...layoutOptions(m.layout),
-    },
-  })
+  const metaDeps = (name: string) => ({ host, writeMeta: (m: LocalMeta) => writeMeta(name, m) })
   const imageExists = (name: string) =>
     stat(image(name)).then(
       () => true,
@@ -243,6 +218,10 @@ export function createLocalProvider(
       ctx.log.debug({ device }, 'image attached')
       let fstype = meta.fstype
       if (!meta.formatted) fstype = await formatIfNew(name, meta, device, ctx)
+      // ext4 grows before it is mounted (no CAP_SYS_RESOURCE needed, unlike online).
+      let current = meta
+      if (meta.growPending && fstype === 'ext4' && !(await host.mountAt(mountpoint)))
+        current = await growMounted(metaDeps(name), meta, { device }, ctx.log)
       await mountOnce(host, device, mountpoint, fstype, ctx, {
         options: mountOptions(
           fstype,
@@ -251,7 +230,16 @@ export function createLocalProvider(
           keptMountOptions(meta.mountOptions, fstype),
         ),
       })
+      // A resize while it was not mounted (or refused online): xfs grows once mounted.
+      if (current.growPending) await growMounted(metaDeps(name), current, mountpoint, ctx.log)
       return device
+    },
+
+    async resize(name, size, mountpoint, log) {
+      const meta = await readMeta(name)
+      if (!meta) throw new VolumeNotFoundError(name)
+      const d = { ...metaDeps(name), image: image(name), maxSize: opts.defaults.maxSize }
+      return toBackend(name, await resizeLocal(d, { name, meta, size, mountpoint, log })).options
     },
 
     async unmount(name, mountpoint, ctx) {
@@ -276,7 +264,11 @@ export function createLocalProvider(
 
     describe(name) {
       const m = metas.get(name)
-      return { image: image(name), formatted: m?.formatted ?? false }
+      return {
+        image: image(name),
+        formatted: m?.formatted ?? false,
+        ...(m?.growPending ? { grow_pending: true } : {}),
+      }
     },
   }
 
