@@ -81,7 +81,8 @@ export function createLinuxHost(exec: Exec, procRoot = '/proc', sysRoot = '/sys'
         return
       }
       // resize2fs refuses an unmounted filesystem that was not checked since its last mount.
-      if (!mountpoint) await exec.run('e2fsck', ['-f', '-p', device], long)
+      // e2fsck exit 1: errors found and corrected, the filesystem is sound.
+      if (!mountpoint) await exec.run('e2fsck', ['-f', '-p', device], { ...long, okExitCodes: [1] })
       await exec.run('resize2fs', [device], long)
     },
     async loopDevicesFor(file) {

@@ -12,13 +12,13 @@ export class FakeHost implements Host {
   readonly signatures = new Map<string, string>()
   readonly calls: string[] = []
   /** Make the next call of this method fail once. */
-  readonly failNext = new Set<'mount' | 'unmount' | 'mkfs' | 'attachLoop'>()
+  readonly failNext = new Set<'mount' | 'unmount' | 'mkfs' | 'attachLoop' | 'grow'>()
   boot = 'boot-1'
   /** Make every mount take this long (to have requests in flight). */
   mountDelayMs = 0
   #next = 0
 
-  #fail(what: 'mount' | 'unmount' | 'mkfs' | 'attachLoop', argv: string[]) {
+  #fail(what: 'mount' | 'unmount' | 'mkfs' | 'attachLoop' | 'grow', argv: string[]) {
     if (this.failNext.delete(what))
       throw new CommandFailedError(argv, 32, `injected ${what} failure`)
   }
@@ -78,6 +78,7 @@ export class FakeHost implements Host {
   }
   async growFilesystem(device: string, mountpoint: string | undefined, fsType: string) {
     this.calls.push(`grow ${fsType} ${device}${mountpoint ? ` ${mountpoint}` : ' offline'}`)
+    this.#fail('grow', ['resize2fs', device])
   }
   async loopDevices() {
     const m = new Map<string, string[]>()

@@ -61,4 +61,37 @@ describe('fuxi resize (local provider)', () => {
     assert.deepEqual(grows(again), [], 'grown once')
     await app.volumes.unmount('later', 'c3')
   })
+
+  it('a grow that fails never keeps the data from its container; it is retried', async (t) => {
+    const { app, host, dir } = await buildApp(t)
+    const fake = host as FakeHost
+    // ext4: the offline grow fails; the volume is mounted as it is and grown online after.
+    await app.volumes.create('e', { size: '1' })
+    await app.volumes.mount('e', 'c1')
+    await app.volumes.unmount('e', 'c1')
+    await app.volumes.resize('e', '2')
+    fake.failNext.add('grow')
+    const before = fake.calls.length
+    await app.volumes.mount('e', 'c2')
+    const device = app.volumes.get('e')?.status.device
+    assert.deepEqual(
+      fake.calls.slice(before).filter((c) => c.startsWith('grow')),
+      [`grow ext4 ${device} offline`, `grow ext4 ${device} ${dir}/data/local/e`],
+    )
+    assert.equal(app.volumes.get('e')?.status.grow_pending, undefined)
+    await app.volumes.unmount('e', 'c2')
+    // xfs: its only (online) grow fails: mounted anyway, still pending, grown at the next mount.
+    await app.volumes.create('x', { size: '1', fstype: 'xfs' })
+    await app.volumes.mount('x', 'c1')
+    await app.volumes.unmount('x', 'c1')
+    await app.volumes.resize('x', '2')
+    fake.failNext.add('grow')
+    await app.volumes.mount('x', 'c2')
+    assert.equal(app.volumes.get('x')?.status.mounted, true)
+    assert.equal(app.volumes.get('x')?.status.grow_pending, true)
+    await app.volumes.unmount('x', 'c2')
+    await app.volumes.mount('x', 'c3')
+    assert.equal(app.volumes.get('x')?.status.grow_pending, undefined)
+    await app.volumes.unmount('x', 'c3')
+  })
 })

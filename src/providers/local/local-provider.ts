@@ -221,7 +221,13 @@ export function createLocalProvider(
       // ext4 grows before it is mounted (no CAP_SYS_RESOURCE needed, unlike online).
       let current = meta
       if (meta.growPending && fstype === 'ext4' && !(await host.mountAt(mountpoint)))
-        current = await growMounted(metaDeps(name), meta, { device }, ctx.log)
+        // A grow that fails must not keep the data from its containers: mount it as it is.
+        current = await growMounted(metaDeps(name), meta, { device }, ctx.log).catch(
+          (err: unknown) => {
+            ctx.log.warn({ err }, 'filesystem not grown before the mount; the next mount retries')
+            return meta
+          },
+        )
       await mountOnce(host, device, mountpoint, fstype, ctx, {
         options: mountOptions(
           fstype,
@@ -231,7 +237,10 @@ export function createLocalProvider(
         ),
       })
       // A resize while it was not mounted (or refused online): xfs grows once mounted.
-      if (current.growPending) await growMounted(metaDeps(name), current, mountpoint, ctx.log)
+      if (current.growPending)
+        await growMounted(metaDeps(name), current, mountpoint, ctx.log).catch((err: unknown) =>
+          ctx.log.warn({ err }, 'filesystem not grown while mounted; the next mount retries'),
+        )
       return device
     },
 
