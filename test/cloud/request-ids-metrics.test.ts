@@ -25,9 +25,17 @@ const logLines = (d: Daemon) =>
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>)
 
-/** The id on the line that says `msg` about `volume` (the request that made it). */
-function reqIdOf(d: Daemon, msg: string, volume: string): string {
-  const line = logLines(d).find((l) => l.msg === msg && l.volume === volume)
+/**
+ * The id on the line that says `msg` about `volume` (the request that made it). The daemon logs
+ * asynchronously: the line may arrive a moment after the answer, so wait up to 2 s for it.
+ */
+async function reqIdOf(d: Daemon, msg: string, volume: string): Promise<string> {
+  const find = () => logLines(d).find((l) => l.msg === msg && l.volume === volume)
+  let line = find()
+  for (let i = 0; !line && i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 20))
+    line = find()
+  }
   assert.ok(line, `no "${msg}" line for ${volume}:\n${d.log}`)
   assert.match(String(line.reqId), REQ_ID)
   return String(line.reqId)
@@ -80,7 +88,7 @@ describe('request ids and metrics (dev cloud)', () => {
       (await d.call('VolumeDriver.Create', { Name: 'vol', Opts: { size: '1' } })).Err,
       '',
     )
-    const createId = reqIdOf(d, 'volume created', 'vol')
+    const createId = await reqIdOf(d, 'volume created', 'vol')
     // Every Cinder call the Create made carries its id: the POST, then the polls until available.
     const created = await cinderLinesOf(createId, 2)
     assert.ok(
@@ -103,7 +111,7 @@ describe('request ids and metrics (dev cloud)', () => {
 
     const mount = await d.call('VolumeDriver.Mount', { Name: 'vol', ID: 'c1' })
     assert.equal(mount.Err, '', String(mount.Err))
-    const mountId = reqIdOf(d, 'volume mounted', 'vol')
+    const mountId = await reqIdOf(d, 'volume mounted', 'vol')
     assert.notEqual(mountId, createId)
     const attached = await cinderLinesOf(mountId, 2)
     assert.ok(
@@ -125,14 +133,19 @@ describe('request ids and metrics (dev cloud)', () => {
 
     // A refused Remove (still mounted): an err outcome, logged at info with its id.
     assert.match(String((await d.call('VolumeDriver.Remove', { Name: 'vol' })).Err), /mounted/)
-    const refused = logLines(d).find((l) => l.msg === 'request refused')
+    // The daemon writes its log asynchronously: the line may reach us a moment after the answer.
+    let refused = logLines(d).find((l) => l.msg === 'request refused')
+    for (let i = 0; !refused && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 20))
+      refused = logLines(d).find((l) => l.msg === 'request refused')
+    }
     assert.equal(refused?.level, 30)
     assert.equal(refused?.endpoint, 'VolumeDriver.Remove')
     assert.match(String(refused?.reqId), REQ_ID)
 
     assert.equal((await d.call('VolumeDriver.Unmount', { Name: 'vol', ID: 'c1' })).Err, '')
     assert.equal((await d.call('VolumeDriver.Remove', { Name: 'vol' })).Err, '')
-    const removeId = reqIdOf(d, 'volume removed', 'vol')
+    const removeId = await reqIdOf(d, 'volume removed', 'vol')
     const deleted = await cinderLinesOf(removeId, 1)
     assert.ok(
       deleted.some((l) => /"DELETE \/v3\/[0-9a-f]+\/volumes\/[0-9a-f-]{36} HTTP/.test(l)),
